@@ -1,0 +1,52 @@
+# eventstack: every target installs what it needs first.
+#   make local     run the API on this machine (Azurite + GitHub stand-in + uvicorn)
+#   make test      the whole suite: lint, type check, unit, API, policy and attack tests
+#   make preview   offline dry run of what `pulumi up` would create
+#   make security  the attack suites and policy tests alone
+#   make bench     benchmarks (ratios measured in one run)
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: install lint typecheck test unit security preview local bench clean
+
+$(PY_STAMP): requirements.txt requirements-dev.txt function_code/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+lint: $(PY_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(PY_STAMP)
+	$(VENV)/bin/mypy
+
+unit: install
+	$(PY) -m pytest
+
+test: install lint typecheck unit
+
+security: install
+	$(PY) -m pytest tests/security tests/policy
+
+preview: $(PY_STAMP)
+	$(PY) -m dev.preview
+
+local: install
+	$(PY) -m dev.preview
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache build .local

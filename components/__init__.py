@@ -1,0 +1,1 @@
+"""eventstack's components: one ComponentResource per concern, plus the typed stack config."""

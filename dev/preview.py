@@ -1,0 +1,174 @@
+"""A reviewer's dry run: what `pulumi up` would create, with the settings that carry security.
+
+Runs the program offline under the same mocks as the tests (no Azure, no Pulumi CLI) and prints
+every resource: type, name, parent, and its security-relevant inputs. Exits 2 on a config error.
+
+    python -m dev.preview [--stack dev] [--set tokenTtlMinutes=5 ...] [--all-inputs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pulumi
+
+from components.config import ConfigError
+from dev.offline import ProgramRun, RegisteredResource, run_program
+
+# Input names (the last part of a path) a security reviewer wants to see at a glance.
+SECURITY_KEYS: frozenset[str] = frozenset(
+    {
+        "location",
+        "data-delete-by",
+        # storage
+        "allowSharedKeyAccess",
+        "allowBlobPublicAccess",
+        "allowCrossTenantReplication",
+        "defaultToOAuthAuthentication",
+        "enableHttpsTrafficOnly",
+        "minimumTlsVersion",
+        "publicNetworkAccess",
+        "requireInfrastructureEncryption",
+        "keySource",
+        "keyType",
+        "keyName",
+        "keyVaultUri",
+        "defaultAction",
+        "bypass",
+        "days",
+        "daysAfterModificationGreaterThan",
+        "daysAfterCreationGreaterThan",
+        "prefixMatch",
+        # key vault
+        "enableRbacAuthorization",
+        "enablePurgeProtection",
+        "enableSoftDelete",
+        "softDeleteRetentionInDays",
+        "kty",
+        "keyOps",
+        "curveName",
+        "keySize",
+        "timeAfterCreate",
+        "expiryTime",
+        # identity and access
+        "roleDefinitionId",
+        "scope",
+        "principalType",
+        # network
+        "access",
+        "direction",
+        "protocol",
+        "sourceAddressPrefix",
+        "destinationAddressPrefix",
+        "destinationPortRange",
+        "destinationPortRanges",
+        "addressPrefix",
+        "addressPrefixes",
+        "defaultOutboundAccess",
+        "privateEndpointNetworkPolicies",
+        "serviceName",
+        "groupIds",
+        "registrationEnabled",
+        # function app
+        "httpsOnly",
+        "minTlsVersion",
+        "scmMinTlsVersion",
+        "ftpsState",
+        "http20Enabled",
+        "remoteDebuggingEnabled",
+        "vnetRouteAllEnabled",
+        "virtualNetworkSubnetId",
+        "allowedOrigins",
+        "maximumInstanceCount",
+        "perInstanceConcurrency",
+        "allow",
+        "disableLocalAuth",
+        "retentionInDays",
+    }
+)
+
+
+def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key in sorted(value):
+            yield from _leaves(value[key], f"{path}.{key}" if path else key)
+    elif isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+        for index, item in enumerate(value):
+            yield from _leaves(item, f"{path}[{index}]")
+    else:
+        yield path, value
+
+
+def security_settings(resource: RegisteredResource, all_inputs: bool = False) -> list[tuple[str, Any]]:
+    """The (path, value) pairs of a resource's inputs worth a reviewer's eye."""
+    settings = []
+    for path, value in _leaves(resource.inputs, ""):
+        last = path.rsplit(".", 1)[-1].split("[", 1)[0]
+        if all_inputs or last in SECURITY_KEYS:
+            settings.append((path, "<secret>" if path in resource.secret_inputs else value))
+    return settings
+
+
+def render(run: ProgramRun, stack: str, all_inputs: bool = False) -> str:
+    """The preview as text: one block per resource, children after their parents."""
+    lines = [f"eventstack: offline preview of stack '{stack}' ({len(run.resources)} resources, mocked, no Azure)"]
+    children: dict[str, list[RegisteredResource]] = {}
+    for resource in run.resources:
+        children.setdefault(resource.parent, []).append(resource)
+    known = {resource.urn for resource in run.resources}
+    roots = [r for r in run.resources if r.parent not in known]
+
+    def emit(resource: RegisteredResource, level: int) -> None:
+        indent = "  " * level
+        parent = resource.parent.rsplit("::", 1)[-1] if resource.parent else "-"
+        lines.append(f"{indent}{resource.type}  {resource.name}  (parent: {parent})")
+        for path, value in security_settings(resource, all_inputs):
+            lines.append(f"{indent}    {path} = {json.dumps(value, default=str)}")
+        if resource.retain_on_delete:
+            lines.append(f"{indent}    [retainOnDelete]")
+        for child in children.get(resource.urn, []):
+            emit(child, level + 1)
+
+    for resource in roots:
+        emit(resource, 0)
+    if run.outputs:
+        lines.append("outputs:")
+        lines.extend(f"  {key} = {json.dumps(value, default=str)}" for key, value in sorted(run.outputs.items()))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to read (default: dev)")
+    parser.add_argument(
+        "--all-inputs", action="store_true", help="print every input, not only the security-relevant ones"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config value for this run, like `pulumi config set` would",
+    )
+    args = parser.parse_args(argv)
+    overrides: dict[str, str] = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set expects KEY=VALUE, got {item!r}")
+        overrides[key] = value
+    try:
+        run = run_program(args.stack, overrides)
+    except (ConfigError, pulumi.RunError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(render(run, args.stack, args.all_inputs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
