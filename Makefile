@@ -43,7 +43,7 @@ preview: $(PY_STAMP)
 	$(PY) -m dev.preview
 
 local: install
-	$(PY) -m dev.preview
+	$(PY) -m dev.local
 
 bench: install
 	$(PY) -m bench

@@ -14,5 +14,12 @@ except ConfigError as error:
 stack = EventStack("eventstack", config)
 
 pulumi.export("resourceGroupName", stack.resource_group_name)
+pulumi.export("egressIp", stack.egress_ip)
+pulumi.export("storageAccountName", stack.storage_account_name)
+pulumi.export("keyVaultName", stack.key_vault_name)
+pulumi.export("keyVaultUri", stack.key_vault_uri)
+pulumi.export("functionAppName", stack.function_app_name)
+pulumi.export("appUrl", stack.app_url)
+pulumi.export("jwksUrl", stack.jwks_url)
 pulumi.export("location", config.location)
 pulumi.export("dataDeleteBy", config.data_delete_by_text)

@@ -6,7 +6,14 @@ import pulumi
 from pulumi_azure_native import resources
 
 from components.config import StackConfig
+from components.function_app import FunctionApp, FunctionAppArgs, function_app_name
+from components.identity import Identities, IdentitiesArgs
+from components.keyvault import KeyVault, KeyVaultArgs
+from components.monitoring import Monitoring, MonitoringArgs
 from components.naming import StackNames, stack_tags
+from components.network import Network, NetworkArgs
+from components.package import BundleArgs, HostHttpSettings, build_bundle
+from components.storage import Storage, StorageArgs
 
 
 class EventStack(pulumi.ComponentResource):
@@ -14,6 +21,13 @@ class EventStack(pulumi.ComponentResource):
 
     resource_group_name: pulumi.Output[str]
     resource_group_id: pulumi.Output[str]
+    egress_ip: pulumi.Output[str]
+    storage_account_name: pulumi.Output[str]
+    key_vault_name: pulumi.Output[str]
+    key_vault_uri: pulumi.Output[str]
+    function_app_name: pulumi.Output[str]
+    app_url: pulumi.Output[str]
+    jwks_url: pulumi.Output[str]
 
     def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eventstack:index:EventStack", name, None, opts)
@@ -29,9 +43,123 @@ class EventStack(pulumi.ComponentResource):
         self.resource_group_name = group.name
         self.resource_group_id = group.id
 
+        self.network = Network(
+            f"{name}-network",
+            NetworkArgs(
+                resource_group_name=group.name,
+                location=config.location,
+                vnet_name=self.names.vnet,
+                address_space=config.vnet_address_space,
+                integration_subnet=config.integration_subnet,
+                private_endpoint_subnet=config.private_endpoint_subnet,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.egress_ip = self.network.egress_ip
+
+        self.monitoring = Monitoring(
+            f"{name}-monitoring",
+            MonitoringArgs(
+                resource_group_name=group.name,
+                location=config.location,
+                log_retention_days=config.log_retention_days,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        self.identities = Identities(
+            f"{name}-identities",
+            IdentitiesArgs(
+                resource_group_name=group.name,
+                location=config.location,
+                app_insights_id=self.monitoring.app_insights_id,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        self.key_vault = KeyVault(
+            f"{name}-keyvault",
+            KeyVaultArgs(
+                resource_group_name=group.name,
+                location=config.location,
+                vault_name=self.names.key_vault,
+                sku=config.key_vault_sku,
+                signing_key_rotation_days=config.signing_key_rotation_days,
+                app_principal_id=self.identities.app_principal_id,
+                network=self.network,
+                monitoring=self.monitoring,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.key_vault_name = self.key_vault.vault_name
+        self.key_vault_uri = self.key_vault.vault_uri
+
+        self.storage = Storage(
+            f"{name}-storage",
+            StorageArgs(
+                resource_group_name=group.name,
+                location=config.location,
+                account_name=self.names.storage_account,
+                retention_hours=config.retention_hours,
+                blob_soft_delete_days=config.blob_soft_delete_days,
+                key_vault_uri=self.key_vault.vault_uri,
+                encryption_key_name=self.key_vault.storage_key_name,
+                encryption_key_id=self.key_vault.storage_key_id,
+                encryption_identity_id=self.identities.encryption_identity_id,
+                encryption_principal_id=self.identities.encryption_principal_id,
+                app_principal_id=self.identities.app_principal_id,
+                network=self.network,
+                monitoring=self.monitoring,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.storage_account_name = self.storage.account_name
+
+        # Built while the program runs, so that `pulumi preview` already shows a code change.
+        bundle = build_bundle(BundleArgs(http=HostHttpSettings.from_config(config)))
+        self.function_app = FunctionApp(
+            f"{name}-functions",
+            FunctionAppArgs(
+                config=config,
+                resource_group_name=group.name,
+                app_name=self.names.suffix.apply(lambda suffix: function_app_name(config.event_name, suffix)),
+                integration_subnet_id=self.network.integration_subnet_id,
+                app_identity_id=self.identities.app_identity_id,
+                app_client_id=self.identities.app_client_id,
+                storage_account_name=self.storage.account_name,
+                table_endpoint=self.storage.table_endpoint,
+                deployment_container_url=self.storage.deployment_container_url,
+                key_vault_uri=self.key_vault.vault_uri,
+                signing_key_name=self.key_vault.signing_key_name,
+                pepper_secret_name=self.key_vault.pepper_secret_name,
+                app_insights_connection_string=self.monitoring.app_insights_connection_string,
+                bundle=bundle,
+                tags=tags,
+                # The storage component holds the identity's Storage Blob Data Owner grant, which
+                # the platform needs to write the package into the deployment container.
+                deployment_depends_on=[self.storage],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.function_app_name = self.function_app.app_name
+        self.app_url = self.function_app.app_url
+        self.jwks_url = self.function_app.jwks_url
+
         self.register_outputs(
             {
                 "resource_group_name": self.resource_group_name,
                 "resource_group_id": self.resource_group_id,
+                "egress_ip": self.egress_ip,
+                "storage_account_name": self.storage_account_name,
+                "key_vault_name": self.key_vault_name,
+                "key_vault_uri": self.key_vault_uri,
+                "function_app_name": self.function_app_name,
+                "app_url": self.app_url,
+                "jwks_url": self.jwks_url,
             }
         )

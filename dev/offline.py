@@ -333,10 +333,27 @@ COMPUTED_OUTPUTS: dict[str, Callable[[_Created], dict[str, Any]]] = {
 }
 
 
+def _user_assigned_identities(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Azure answers a list of user-assigned identity ids with a map: id -> principal and client id."""
+    identity = inputs.get("identity")
+    if not isinstance(identity, Mapping) or not isinstance(identity.get("userAssignedIdentities"), list):
+        return {}
+    ids = identity["userAssignedIdentities"]
+    return {
+        "identity": {
+            **identity,
+            "userAssignedIdentities": {
+                i: {"principalId": _stable_uuid("principal", i), "clientId": _stable_uuid("client", i)} for i in ids
+            },
+        }
+    }
+
+
 def _computed_outputs(type_name: str, created: _Created) -> dict[str, Any]:
     computed: dict[str, Any] = {}
     if type_name.startswith("azure-native:"):
         computed = {"name": created.azure_name, "id": created.arm_id}
+        computed |= _user_assigned_identities(created.inputs)
     handler = COMPUTED_OUTPUTS.get(type_name)
     if handler:
         computed |= handler(created)

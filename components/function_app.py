@@ -1,0 +1,296 @@
+"""The Function App: Flex Consumption, VNet-integrated, identity-only, throttled, shipping its own code.
+
+The app reaches storage and Key Vault only through the VNet, authenticates to both with its
+user-assigned identity, and holds no key, connection string of a storage account, SAS or password
+in its settings. The settings have exactly one owner (`site_config.app_settings` on the site):
+a second writer would replace the whole collection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+from pulumi_azure_native import web
+
+from components.config import UTC_FORMAT, StackConfig
+from components.deploy import CodeDeployment, CodeDeploymentArgs
+from components.package import ROUTE_PREFIX, Bundle
+
+PLAN_SKU = "FC1"
+PLAN_TIER = "FlexConsumption"
+SITE_KIND = "functionapp,linux"
+PLAN_KIND = "functionapp"
+RUNTIME_NAME = "python"
+RUNTIME_VERSION = "3.11"
+MIN_TLS_VERSION = "1.2"
+DEFAULT_HOST_SUFFIX = "azurewebsites.net"
+JWKS_PATH = ".well-known/jwks.json"
+APP_NAME_MAX = 60  # Azure site names: 2-60 letters, digits, hyphens; globally unique
+
+# Settings Flex Consumption rejects or ignores: the platform owns the runtime, the package
+# location and the scale limit (functionAppScaleLimit is a 400), and builds happen here.
+FLEX_FORBIDDEN_SETTINGS: frozenset[str] = frozenset(
+    {
+        "FUNCTIONS_WORKER_RUNTIME",
+        "FUNCTIONS_EXTENSION_VERSION",
+        "WEBSITE_RUN_FROM_PACKAGE",
+        "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+        "WEBSITE_CONTENTSHARE",
+        "WEBSITE_CONTENTOVERVNET",
+        "WEBSITE_NODE_DEFAULT_VERSION",
+        "WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT",
+        "SCM_DO_BUILD_DURING_DEPLOYMENT",
+        "ENABLE_ORYX_BUILD",
+    }
+)
+FLEX_FORBIDDEN_PREFIXES: tuple[str, ...] = ("WEBSITE_CONTENT",)
+
+# The host reaches its storage with the app's identity: account name + client id, no key.
+HOST_STORAGE_CREDENTIAL = "managedidentity"
+
+
+def function_app_name(event_name: str, suffix: str) -> str:
+    """`func-<event>-<suffix>`: the site name is the public host name, so it is unique per stack."""
+    return f"func-{event_name}-{suffix}"[:APP_NAME_MAX]
+
+
+def default_host_name(app_name: str) -> str:
+    """The host name Azure gives the site, known before the site exists (the settings need it)."""
+    return f"{app_name}.{DEFAULT_HOST_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class AppSettingInputs:
+    """The values the settings are made of that only exist once other resources do."""
+
+    app_host: pulumi.Input[str]
+    """The app's default host name: the token issuer and audience are built from it."""
+    app_client_id: pulumi.Input[str]
+    """Client id of the app's user-assigned identity."""
+    storage_account_name: pulumi.Input[str]
+    table_endpoint: pulumi.Input[str]
+    key_vault_uri: pulumi.Input[str]
+    signing_key_name: pulumi.Input[str]
+    pepper_secret_name: pulumi.Input[str]
+    app_insights_connection_string: pulumi.Input[str]
+
+
+def app_settings(config: StackConfig, inputs: AppSettingInputs) -> dict[str, pulumi.Input[str]]:
+    """Every app setting, by name: host storage, telemetry, and what eventapi/settings.py reads."""
+    host = pulumi.Output.from_input(inputs.app_host)
+    client_id = pulumi.Output.from_input(inputs.app_client_id)
+    return {
+        "AzureWebJobsStorage__accountName": inputs.storage_account_name,
+        "AzureWebJobsStorage__credential": HOST_STORAGE_CREDENTIAL,
+        "AzureWebJobsStorage__clientId": inputs.app_client_id,
+        # With local auth off on the component, the instrumentation key in this string only names
+        # where telemetry goes; ingestion needs an Entra ID token of the identity below.
+        "APPLICATIONINSIGHTS_CONNECTION_STRING": inputs.app_insights_connection_string,
+        "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": client_id.apply(lambda c: f"ClientId={c};Authorization=AAD"),
+        # DefaultAzureCredential in the app picks the user-assigned identity by this client id.
+        "AZURE_CLIENT_ID": inputs.app_client_id,
+        "EVENTSTACK_TOKEN_ISSUER": host.apply(lambda h: f"https://{h}"),
+        "EVENTSTACK_TOKEN_AUDIENCE": host.apply(lambda h: f"https://{h}/{ROUTE_PREFIX}"),
+        "EVENTSTACK_TOKEN_TTL_MINUTES": str(config.token_ttl_minutes),
+        "EVENTSTACK_KEY_VAULT_URI": inputs.key_vault_uri,
+        "EVENTSTACK_SIGNING_KEY_NAME": inputs.signing_key_name,
+        "EVENTSTACK_PEPPER_SECRET_NAME": inputs.pepper_secret_name,
+        "EVENTSTACK_TABLE_ENDPOINT": inputs.table_endpoint,
+        "EVENTSTACK_RETENTION_HOURS": str(config.retention_hours),
+        "EVENTSTACK_EVENT_ENDS_AT": config.event_ends_at.strftime(UTC_FORMAT),
+        "EVENTSTACK_COMMANDS_PER_MINUTE": str(config.commands_per_minute),
+        "EVENTSTACK_AUTH_REQUESTS_PER_MINUTE": str(config.auth_requests_per_minute),
+        "EVENTSTACK_MAX_CONCURRENT_REQUESTS": str(config.max_concurrent_requests),
+        "EVENTSTACK_MAX_OUTSTANDING_REQUESTS": str(config.max_outstanding_requests),
+        "EVENTSTACK_GITHUB_CLIENT_ID": config.github_client_id,
+    }
+
+
+def forbidden_on_flex(setting_name: str) -> bool:
+    """Whether Flex Consumption rejects (or silently overrides) a setting of this name."""
+    return setting_name in FLEX_FORBIDDEN_SETTINGS or setting_name.startswith(FLEX_FORBIDDEN_PREFIXES)
+
+
+@dataclass(frozen=True)
+class FunctionAppArgs:
+    """What the Function App needs: config, where it lives, and the resources it uses."""
+
+    config: StackConfig
+    """Validated stack config: scale caps, throttles, token lifetime, CORS, quotas."""
+    resource_group_name: pulumi.Input[str]
+    """The stack's resource group."""
+    app_name: pulumi.Input[str]
+    """Globally unique site name (see `function_app_name`)."""
+    integration_subnet_id: pulumi.Input[str]
+    """The subnet delegated to Microsoft.App/environments; all outbound traffic goes through it."""
+    app_identity_id: pulumi.Input[str]
+    """ARM id of the app's user-assigned identity."""
+    app_client_id: pulumi.Input[str]
+    """Client id of the same identity."""
+    storage_account_name: pulumi.Input[str]
+    table_endpoint: pulumi.Input[str]
+    deployment_container_url: pulumi.Input[str]
+    """`https://<account>.blob.core.windows.net/<container>`: where Flex keeps the package."""
+    key_vault_uri: pulumi.Input[str]
+    signing_key_name: pulumi.Input[str]
+    pepper_secret_name: pulumi.Input[str]
+    app_insights_connection_string: pulumi.Input[str]
+    bundle: Bundle
+    """The code package to deploy (built by `components.package`)."""
+    tags: Mapping[str, str]
+    """Tags for every taggable resource."""
+    deployment_depends_on: Sequence[pulumi.Resource] = field(default=())
+    """What must exist before code is shipped: the identity's role on the deployment storage."""
+
+
+class FunctionApp(pulumi.ComponentResource):
+    """Flex Consumption plan + Function App + its code, deployed through OneDeploy."""
+
+    app_name: pulumi.Output[str]
+    app_id: pulumi.Output[str]
+    default_host_name: pulumi.Output[str]
+    app_url: pulumi.Output[str]
+    jwks_url: pulumi.Output[str]
+    scm_host: pulumi.Output[str]
+    deployed_hash: pulumi.Output[str]
+
+    def __init__(self, name: str, args: FunctionAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("eventstack:azure:FunctionApp", name, None, opts)
+        config = args.config
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+
+        plan = web.AppServicePlan(
+            f"{name}-plan",
+            resource_group_name=args.resource_group_name,
+            location=config.location,
+            kind=PLAN_KIND,
+            # Linux: Flex Consumption runs Linux workers only.
+            reserved=True,
+            sku=web.SkuDescriptionArgs(name=PLAN_SKU, tier=PLAN_TIER),
+            tags=tags,
+            opts=child,
+        )
+
+        host = pulumi.Output.from_input(args.app_name).apply(default_host_name)
+        settings = app_settings(
+            config,
+            AppSettingInputs(
+                app_host=host,
+                app_client_id=args.app_client_id,
+                storage_account_name=args.storage_account_name,
+                table_endpoint=args.table_endpoint,
+                key_vault_uri=args.key_vault_uri,
+                signing_key_name=args.signing_key_name,
+                pepper_secret_name=args.pepper_secret_name,
+                app_insights_connection_string=args.app_insights_connection_string,
+            ),
+        )
+
+        site = web.WebApp(
+            f"{name}-app",
+            name=args.app_name,
+            resource_group_name=args.resource_group_name,
+            location=config.location,
+            kind=SITE_KIND,
+            server_farm_id=plan.id,
+            identity=web.ManagedServiceIdentityArgs(
+                type=web.ManagedServiceIdentityType.USER_ASSIGNED,
+                user_assigned_identities=[args.app_identity_id],
+            ),
+            https_only=True,
+            # Attendees call the API from the internet; storage and Key Vault stay private.
+            public_network_access="Enabled",
+            virtual_network_subnet_id=args.integration_subnet_id,
+            # Everything outbound leaves through the VNet (private endpoints, NAT egress).
+            outbound_vnet_routing=web.OutboundVnetRoutingArgs(all_traffic=True),
+            client_affinity_enabled=False,
+            site_config=web.SiteConfigArgs(
+                app_settings=[
+                    web.NameValuePairArgs(name=setting, value=value) for setting, value in sorted(settings.items())
+                ],
+                min_tls_version=MIN_TLS_VERSION,
+                scm_min_tls_version=MIN_TLS_VERSION,
+                ftps_state=web.FtpsState.DISABLED,
+                remote_debugging_enabled=False,
+                http20_enabled=True,
+                vnet_route_all_enabled=True,
+                cors=web.CorsSettingsArgs(allowed_origins=list(config.cors_origins), support_credentials=False),
+            ),
+            function_app_config=web.FunctionAppConfigArgs(
+                deployment=web.FunctionsDeploymentArgs(
+                    storage=web.FunctionsDeploymentStorageArgs(
+                        type=web.FunctionsDeploymentStorageType.BLOB_CONTAINER,
+                        value=args.deployment_container_url,
+                        authentication=web.FunctionsDeploymentStorageAuthenticationArgs(
+                            type=web.AuthenticationType.USER_ASSIGNED_IDENTITY,
+                            user_assigned_identity_resource_id=args.app_identity_id,
+                        ),
+                    )
+                ),
+                runtime=web.FunctionsRuntimeArgs(name=RUNTIME_NAME, version=RUNTIME_VERSION),
+                scale_and_concurrency=web.FunctionsScaleAndConcurrencyArgs(
+                    maximum_instance_count=config.max_instances,
+                    instance_memory_mb=config.instance_memory_mb,
+                    triggers=web.FunctionsScaleAndConcurrencyTriggersArgs(
+                        http=web.FunctionsScaleAndConcurrencyTriggersHttpArgs(
+                            per_instance_concurrency=config.per_instance_concurrency
+                        )
+                    ),
+                ),
+            ),
+            tags=tags,
+            opts=child,
+        )
+
+        # Publishing with a user name and password (FTP, and Kudu/OneDeploy over basic auth) is
+        # off: the only way to ship code is an Entra ID token.
+        web.WebAppFtpAllowed(
+            f"{name}-ftp-basic-auth",
+            name=site.name,
+            resource_group_name=args.resource_group_name,
+            allow=False,
+            opts=child,
+        )
+        scm_policy = web.WebAppScmAllowed(
+            f"{name}-scm-basic-auth",
+            name=site.name,
+            resource_group_name=args.resource_group_name,
+            allow=False,
+            opts=child,
+        )
+
+        scm_host = site.enabled_host_names.apply(_scm_host)
+        deployment = CodeDeployment(
+            f"{name}-code",
+            CodeDeploymentArgs(scm_host=scm_host, zip_path=str(args.bundle.path), zip_hash=args.bundle.sha256),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[site, scm_policy, *args.deployment_depends_on]),
+        )
+
+        self.app_name = site.name
+        self.app_id = site.id
+        self.default_host_name = site.default_host_name
+        self.app_url = site.default_host_name.apply(lambda h: f"https://{h}")
+        self.jwks_url = site.default_host_name.apply(lambda h: f"https://{h}/{ROUTE_PREFIX}/{JWKS_PATH}")
+        self.scm_host = scm_host
+        self.deployed_hash = deployment.deployed_hash
+        self.register_outputs(
+            {
+                "app_name": self.app_name,
+                "app_id": self.app_id,
+                "default_host_name": self.default_host_name,
+                "app_url": self.app_url,
+                "jwks_url": self.jwks_url,
+                "scm_host": self.scm_host,
+                "deployed_hash": self.deployed_hash,
+            }
+        )
+
+
+def _scm_host(host_names: Sequence[str] | None) -> str:
+    for host_name in host_names or ():
+        if ".scm." in host_name:
+            return host_name
+    raise ValueError(f"the site reports no SCM host among {host_names!r}")

@@ -1,0 +1,63 @@
+"""The FastAPI application: routes under /api behind the error shield, concurrency and body guards."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from fastapi import FastAPI
+
+from eventapi.errors import register_error_handlers
+from eventapi.guard import BodyGuard, ConcurrencyGuard, ErrorShield
+from eventapi.routes import auth, health, lights, me, privacy
+from eventapi.services import Services, build_services
+from eventapi.settings import MAX_BODY_BYTES, load_settings
+
+API_PREFIX = "/api"
+# The SDKs log request URLs at INFO; table URLs carry session ids and attendee hashes as keys.
+_CHATTY_SDK_LOGGERS = (
+    "azure.core.pipeline.policies.http_logging_policy",
+    "azure.identity",
+    "httpx",
+    "httpcore",
+    "urllib3",
+)
+
+
+def quiet_sdk_logs() -> None:
+    """Keep personal identifiers in request URLs out of the logs (and out of Application Insights)."""
+    for name in _CHATTY_SDK_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def create_app(services: Services) -> FastAPI:
+    """The API wired to `services`; the same app runs under Azure Functions and under uvicorn."""
+    # The Functions host hands over the full path (/api/...), so routes carry the prefix themselves.
+    app = FastAPI(
+        title="eventstack event API",
+        summary="Sign in with GitHub, then send commands to the conference light wall.",
+        version="1",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    quiet_sdk_logs()
+    app.state.services = services
+    for module in (health, auth, lights, me, privacy):
+        app.include_router(module.router, prefix=API_PREFIX)
+    register_error_handlers(app)
+    settings = services.settings
+    # Added innermost first: the shield wraps everything, the body guard sits next to the routes.
+    app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(
+        ConcurrencyGuard,
+        max_concurrent=settings.max_concurrent_requests,
+        max_outstanding=settings.max_outstanding_requests,
+    )
+    app.add_middleware(ErrorShield)
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """Read and validate the settings, build the services and the app (uvicorn's --factory target)."""
+    return create_app(build_services(load_settings(os.environ)))

@@ -1,0 +1,129 @@
+"""Issue and verify the API's ES256 tokens; the subject is a random session id and nothing else."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+
+from eventapi.auth.signer import Signer
+from eventapi.settings import MAX_TOKEN_TTL, TOKEN_LEEWAY
+
+ALGORITHM = "ES256"
+REQUIRED_CLAIMS = ["exp", "iat", "nbf", "aud", "iss", "sub", "jti"]
+
+
+class InvalidToken(Exception):  # noqa: N818 - reads as the condition it reports
+    """Any reason a bearer token is refused; callers only ever see a generic 401."""
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A signed token and the session it stands for."""
+
+    token: str
+    session_id: str
+    expires_at: datetime
+
+
+def new_session_id() -> str:
+    """128 random bits: meaningless outside the sessions table, never derived from the user."""
+    return secrets.token_hex(16)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class TokenService:
+    """Issues tokens through the Signer and verifies them locally against its cached public keys."""
+
+    def __init__(
+        self, signer: Signer, issuer: str, audience: str, ttl: timedelta, clock: Callable[[], datetime]
+    ) -> None:
+        if ttl > MAX_TOKEN_TTL or ttl <= timedelta(0):
+            raise ValueError("token lifetime must be positive and at most 15 minutes")
+        self._signer = signer
+        self._issuer = issuer
+        self._audience = audience
+        self._ttl = ttl
+        self._clock = clock
+
+    def issue(self, session_id: str) -> IssuedToken:
+        """Sign a token for `session_id`, valid from now for the configured lifetime."""
+        now = self._clock().replace(microsecond=0)
+        expires_at = now + self._ttl
+        claims = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": session_id,
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int(expires_at.timestamp()),
+            "jti": secrets.token_hex(16),
+        }
+        # The kid is only known once the signer has picked its key version, so the JWS is
+        # assembled here rather than by PyJWT's encoder.
+        kid = self._signer.current_kid()
+        header = {"alg": ALGORITHM, "typ": "JWT", "kid": kid}
+        signing_input = (
+            _b64url(json.dumps(header, separators=(",", ":")).encode())
+            + "."
+            + _b64url(json.dumps(claims, separators=(",", ":")).encode())
+        ).encode("ascii")
+        signed_kid, signature = self._signer.sign(signing_input)
+        if signed_kid != kid:
+            raise RuntimeError("the signing key changed while a token was being signed")
+        return IssuedToken(signing_input.decode("ascii") + "." + _b64url(signature), session_id, expires_at)
+
+    def verify(self, token: str) -> str:
+        """Return the session id of a valid token; raise InvalidToken otherwise."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise InvalidToken("malformed") from error
+        kid = header.get("kid")
+        if header.get("alg") != ALGORITHM or not isinstance(kid, str):
+            raise InvalidToken("header")
+        keys = self._signer.public_keys()
+        if kid not in keys and self._signer.refresh_public_keys():
+            keys = self._signer.public_keys()
+        if kid not in keys:
+            raise InvalidToken("unknown kid")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=keys[kid],
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=TOKEN_LEEWAY,
+                # Times are checked below against the injected clock, the same one that issues.
+                options={
+                    "require": REQUIRED_CLAIMS,
+                    "verify_signature": True,
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
+            )
+            issued_at, not_before, expires_at = (int(claims[name]) for name in ("iat", "nbf", "exp"))
+        except (jwt.PyJWTError, TypeError, ValueError) as error:
+            raise InvalidToken("claims") from error
+        now = self._clock().timestamp()
+        leeway = TOKEN_LEEWAY.total_seconds()
+        if not (issued_at - leeway <= now and not_before - leeway <= now < expires_at + leeway):
+            raise InvalidToken("time")
+        lifetime = timedelta(seconds=expires_at - issued_at)
+        if lifetime > min(self._ttl, MAX_TOKEN_TTL) or lifetime <= timedelta(0):
+            raise InvalidToken("lifetime")
+        subject = claims["sub"]
+        if not isinstance(subject, str) or len(subject) != 32:
+            raise InvalidToken("subject")
+        return subject

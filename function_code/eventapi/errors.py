@@ -1,0 +1,74 @@
+"""Exception handlers: every error is a fixed code in a generic body, never an echo of the input."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from eventapi.auth.github import GitHubUnavailable
+from eventapi.quotas import QuotaExceeded
+from eventapi.store import StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+# Dependencies that are down are worth a retry; clients are told when.
+DEPENDENCY_RETRY_AFTER_SECONDS = 30
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "too_many_requests",
+}
+
+
+def problem(status: int, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The generic body for `status`."""
+    return JSONResponse({"error": _CODES.get(status, "bad_request")}, status_code=status, headers=headers)
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)  # noqa: S101 - registered for HTTPException only
+    status = error.status_code if 400 <= error.status_code < 500 else 400
+    return problem(status, dict(error.headers or {}))
+
+
+async def _invalid(request: Request, error: Exception) -> JSONResponse:
+    # Pydantic's messages quote the input: none of it goes back.
+    return problem(422)
+
+
+async def _quota(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, QuotaExceeded)  # noqa: S101 - registered for QuotaExceeded only
+    return problem(429, {"Retry-After": str(error.retry_after)})
+
+
+async def _dependency_down(request: Request, error: Exception) -> JSONResponse:
+    # 503, not a 4xx: the request was fine and a later retry can succeed; a 4xx would tell the
+    # caller to change a request that was not wrong. Logged by type only.
+    log.warning("dependency unavailable: %s", type(error).__name__)
+    return JSONResponse(
+        {"error": "service_unavailable"},
+        status_code=503,
+        headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER_SECONDS)},
+    )
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    """Install the handlers on `app`."""
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(QuotaExceeded, _quota)
+    app.add_exception_handler(StorageUnavailable, _dependency_down)
+    app.add_exception_handler(GitHubUnavailable, _dependency_down)

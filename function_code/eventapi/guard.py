@@ -1,0 +1,135 @@
+"""ASGI middleware that runs before any route: error shield, concurrency guard, body guard."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger(__name__)
+
+# Methods whose bodies the app reads; anything else must not carry one that matters.
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_JSON_TYPES = frozenset({"application/json"})
+
+
+async def send_problem(send: Send, status: int, error: str, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    """A generic JSON error body, the same shape the routes use."""
+    body = json.dumps({"error": error}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class ErrorShield:
+    """The last line: an unexpected exception becomes a generic 500 without internals, logged by type only."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:  # noqa: BLE001 - the shield exists to catch what nothing else did
+            # The type only: messages and tracebacks may carry request data.
+            log.error("unhandled %s on %s %s", type(error).__name__, scope.get("method"), scope.get("path"))
+            if not started:
+                await send_problem(send, 500, "internal_error")
+
+
+class ConcurrencyGuard:
+    """Applies host.json's maxConcurrentRequests / maxOutstandingRequests inside the app (429 when full).
+
+    Flex Consumption reports these host throttles as not enforced, so the app keeps them itself.
+    """
+
+    def __init__(self, app: ASGIApp, max_concurrent: int, max_outstanding: int) -> None:
+        self.app = app
+        self.max_outstanding = max_outstanding
+        self._running = asyncio.Semaphore(max_concurrent)
+        self.outstanding = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.outstanding >= self.max_outstanding:
+            await send_problem(send, 429, "too_many_requests", ((b"retry-after", b"1"),))
+            return
+        self.outstanding += 1
+        try:
+            async with self._running:
+                await self.app(scope, receive, send)
+        finally:
+            self.outstanding -= 1
+
+
+class BodyGuard:
+    """Refuses bodies over `max_bytes` (413) and non-JSON bodies (415) before anything parses them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = {name.lower(): value for name, value in scope.get("headers", [])}
+        declared = headers.get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.max_bytes:
+            await send_problem(send, 413, "payload_too_large")
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await send_problem(send, 413, "payload_too_large")
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower().decode("latin-1")
+        if body and media_type not in _JSON_TYPES:
+            await send_problem(send, 415, "unsupported_media_type")
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

@@ -1,0 +1,38 @@
+"""Retention: purge rows past the window, and everything once the event's end plus the window has passed.
+
+Runs from the timer in Azure and as `python -m eventapi.retention` locally.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+
+from eventapi.settings import Settings, load_settings
+from eventapi.store import TableStore
+
+log = logging.getLogger(__name__)
+
+
+def purge(store: TableStore, settings: Settings, now: datetime) -> dict[str, int]:
+    """Delete what retention says must go by `now`; return rows removed per table."""
+    if now >= settings.data_delete_by:
+        removed = store.purge(written_before=None)
+    else:
+        removed = store.purge(written_before=now - settings.retention)
+    log.info("retention purge removed %s", removed)
+    return removed
+
+
+def main() -> None:
+    """Run one purge against the configured storage."""
+    from eventapi.services import build_store
+
+    logging.basicConfig(level=logging.INFO)
+    settings = load_settings(os.environ)
+    purge(build_store(settings), settings, datetime.now(UTC))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Thin HTTP routes: each validates, calls one service, and shapes the answer."""

@@ -1,0 +1,186 @@
+"""Typed settings read once from the environment, refusing missing or placeholder values at start-up."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+# RFC 8725 and the threat model: a stolen token is worth a few minutes at most.
+MAX_TOKEN_TTL = timedelta(minutes=15)
+# Tolerated clock skew between instances and callers when checking iat/nbf/exp.
+TOKEN_LEEWAY = timedelta(seconds=10)
+# Every valid body is well under this; anything bigger is refused before it is parsed.
+MAX_BODY_BYTES = 1024
+# The public wall shows this many of the most recent commands.
+WALL_SIZE = 50
+# Quota windows are one minute, matching the per-minute settings.
+QUOTA_WINDOW = timedelta(minutes=1)
+
+TOKEN_TTL_MINUTES = (1, 15)
+RETENTION_HOURS = (1, 168)
+COMMANDS_PER_MINUTE = (1, 600)
+AUTH_REQUESTS_PER_MINUTE = (1, 600)
+MAX_CONCURRENT_REQUESTS = (1, 100)
+MAX_OUTSTANDING_REQUESTS = (1, 1000)
+
+DEFAULT_GITHUB_BASE_URL = "https://github.com"
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+DEFAULT_LOCAL_STATE_DIR = ".local"
+
+# Values that mean "someone forgot to set this": refused rather than run with.
+_PLACEHOLDER = re.compile(r"placeholder|changeme|change-me|replace-?me|example\.|todo|xxx|<.*>", re.IGNORECASE)
+_GITHUB_CLIENT_ID = re.compile(r"^[A-Za-z0-9.]{8,40}$")
+_NAME = re.compile(r"^[A-Za-z0-9-]{1,127}$")
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class SettingsError(ValueError):
+    """The environment cannot run the app; the message names every offending variable."""
+
+
+@dataclass(frozen=True)
+class AzureResources:
+    """Where the app finds its key, pepper and tables in Azure (identity-based access only)."""
+
+    key_vault_uri: str
+    signing_key_name: str
+    pepper_secret_name: str
+    table_endpoint: str
+
+
+@dataclass(frozen=True)
+class LocalResources:
+    """Azurite and a state folder for the dev signing key and pepper: never used in Azure."""
+
+    storage_connection_string: str
+    state_dir: Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app is configured with, validated."""
+
+    token_issuer: str
+    token_audience: str
+    token_ttl: timedelta
+    retention: timedelta
+    event_ends_at: datetime
+    commands_per_minute: int
+    auth_requests_per_minute: int
+    max_concurrent_requests: int
+    max_outstanding_requests: int
+    github_client_id: str
+    github_base_url: str
+    github_api_url: str
+    resources: AzureResources | LocalResources
+
+    @property
+    def data_delete_by(self) -> datetime:
+        """After this moment nothing about any attendee may remain."""
+        return self.event_ends_at + self.retention
+
+
+class _Reader:
+    """Collects every problem so one start-up failure lists them all."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def text(self, name: str, pattern: re.Pattern[str] | None = None, default: str | None = None) -> str:
+        value = self.env.get(name, "").strip() or default
+        if not value:
+            self.problems.append(f"{name} is not set")
+            return ""
+        if _PLACEHOLDER.search(value):
+            self.problems.append(f"{name} holds a placeholder value")
+            return ""
+        if pattern is not None and not pattern.fullmatch(value):
+            self.problems.append(f"{name} does not match {pattern.pattern}")
+            return ""
+        return value
+
+    def url(self, name: str, default: str | None = None) -> str:
+        value = self.text(name, default=default)
+        if not value:
+            return ""
+        parts = urlsplit(value)
+        loopback = parts.hostname in _LOOPBACK_HOSTS
+        if parts.scheme != "https" and not (loopback and parts.scheme == "http"):
+            self.problems.append(f"{name} must be an https URL (http only for 127.0.0.1)")
+            return ""
+        return value.rstrip("/")
+
+    def integer(self, name: str, bounds: tuple[int, int]) -> int:
+        raw = self.text(name)
+        low, high = bounds
+        try:
+            value = int(raw)
+        except ValueError:
+            if raw:
+                self.problems.append(f"{name} must be an integer from {low} to {high}")
+            return low
+        if not low <= value <= high:
+            self.problems.append(f"{name} must be an integer from {low} to {high}")
+            return low
+        return value
+
+    def instant(self, name: str) -> datetime:
+        raw = self.text(name)
+        try:
+            if not raw.endswith("Z"):
+                raise ValueError(raw)
+            return datetime.strptime(raw, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            if raw:
+                self.problems.append(f"{name} must be an ISO 8601 UTC instant like 2027-06-05T18:00:00Z")
+            return datetime.min.replace(tzinfo=UTC)
+
+
+def _resources(read: _Reader) -> AzureResources | LocalResources:
+    connection_string = read.env.get("EVENTSTACK_STORAGE_CONNECTION_STRING", "").strip()
+    if connection_string:
+        # Shared keys are for the emulator only: in Azure the app authenticates with its identity.
+        endpoint = re.search(r"TableEndpoint=([^;]+)", connection_string)
+        host = urlsplit(endpoint.group(1)).hostname if endpoint else None
+        if host not in _LOOPBACK_HOSTS:
+            read.problems.append("EVENTSTACK_STORAGE_CONNECTION_STRING is only for Azurite on 127.0.0.1")
+        if read.env.get("EVENTSTACK_KEY_VAULT_URI"):
+            read.problems.append("EVENTSTACK_STORAGE_CONNECTION_STRING and EVENTSTACK_KEY_VAULT_URI are exclusive")
+        state_dir = read.env.get("EVENTSTACK_LOCAL_STATE_DIR", "").strip() or DEFAULT_LOCAL_STATE_DIR
+        return LocalResources(connection_string, Path(state_dir))
+    return AzureResources(
+        key_vault_uri=read.url("EVENTSTACK_KEY_VAULT_URI"),
+        signing_key_name=read.text("EVENTSTACK_SIGNING_KEY_NAME", _NAME),
+        pepper_secret_name=read.text("EVENTSTACK_PEPPER_SECRET_NAME", _NAME),
+        table_endpoint=read.url("EVENTSTACK_TABLE_ENDPOINT"),
+    )
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Read and validate the settings; raise SettingsError naming every problem at once."""
+    read = _Reader(env)
+    settings = Settings(
+        token_issuer=read.url("EVENTSTACK_TOKEN_ISSUER"),
+        token_audience=read.url("EVENTSTACK_TOKEN_AUDIENCE"),
+        token_ttl=timedelta(minutes=read.integer("EVENTSTACK_TOKEN_TTL_MINUTES", TOKEN_TTL_MINUTES)),
+        retention=timedelta(hours=read.integer("EVENTSTACK_RETENTION_HOURS", RETENTION_HOURS)),
+        event_ends_at=read.instant("EVENTSTACK_EVENT_ENDS_AT"),
+        commands_per_minute=read.integer("EVENTSTACK_COMMANDS_PER_MINUTE", COMMANDS_PER_MINUTE),
+        auth_requests_per_minute=read.integer("EVENTSTACK_AUTH_REQUESTS_PER_MINUTE", AUTH_REQUESTS_PER_MINUTE),
+        max_concurrent_requests=read.integer("EVENTSTACK_MAX_CONCURRENT_REQUESTS", MAX_CONCURRENT_REQUESTS),
+        max_outstanding_requests=read.integer("EVENTSTACK_MAX_OUTSTANDING_REQUESTS", MAX_OUTSTANDING_REQUESTS),
+        github_client_id=read.text("EVENTSTACK_GITHUB_CLIENT_ID", _GITHUB_CLIENT_ID),
+        github_base_url=read.url("EVENTSTACK_GITHUB_BASE_URL", DEFAULT_GITHUB_BASE_URL),
+        github_api_url=read.url("EVENTSTACK_GITHUB_API_URL", DEFAULT_GITHUB_API_URL),
+        resources=_resources(read),
+    )
+    if settings.max_outstanding_requests < settings.max_concurrent_requests:
+        read.problems.append("EVENTSTACK_MAX_OUTSTANDING_REQUESTS must be at least EVENTSTACK_MAX_CONCURRENT_REQUESTS")
+    if read.problems:
+        raise SettingsError("the event API cannot start: " + "; ".join(read.problems))
+    return settings

@@ -1,0 +1,381 @@
+"""The Function App as the program sends it: plan, site, settings, basic auth off, code deployment."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zipfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eventapi.settings import SettingsError, load_settings
+
+from components.function_app import forbidden_on_flex
+from components.identity import ROLES
+from components.storage import DEPLOYMENT_CONTAINER
+from dev.offline import ProgramRun, RegisteredResource
+from tests.conftest import run_with
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAN = "azure-native:web:AppServicePlan"
+SITE = "azure-native:web:WebApp"
+DEPLOYMENT = "pulumi-python:dynamic/eventstack:CodeDeployment"
+FUNCTION_APP = "eventstack:azure:FunctionApp"
+# A client id that is not the dev stack's placeholder (the app refuses placeholders at start-up).
+REAL_LOOKING_CLIENT_ID = "Ov23liAbCdEf12345678"
+
+
+def _site(run: ProgramRun) -> RegisteredResource:
+    return run.one(SITE)
+
+
+def _settings(run: ProgramRun) -> dict[str, Any]:
+    pairs = _site(run).get("siteConfig.appSettings")
+    assert isinstance(pairs, list)
+    settings = {pair["name"]: pair["value"] for pair in pairs}
+    assert len(settings) == len(pairs), "an app setting is set twice"
+    return settings
+
+
+def _app_identity(run: ProgramRun) -> RegisteredResource:
+    [identity] = [
+        r
+        for r in run.of_type("azure-native:managedidentity:UserAssignedIdentity")
+        if r.name.endswith("-app") and r.parent_type == "eventstack:azure:Identities"
+    ]
+    return identity
+
+
+def _storage_account(run: ProgramRun) -> RegisteredResource:
+    return run.one("azure-native:storage:StorageAccount")
+
+
+# The plan and the site
+
+
+def test_the_plan_is_flex_consumption_on_linux(dev_stack: ProgramRun) -> None:
+    plan = dev_stack.one(PLAN)
+    assert plan.inputs["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
+    assert plan.inputs["reserved"] is True
+    assert plan.inputs["kind"] == "functionapp"
+    # One app per Flex plan.
+    assert [s.inputs["serverFarmId"] for s in dev_stack.of_type(SITE)] == [plan.id]
+
+
+def test_the_site_is_a_linux_function_app_running_as_its_identity(dev_stack: ProgramRun) -> None:
+    site = _site(dev_stack)
+    assert site.inputs["kind"] == "functionapp,linux"
+    assert site.inputs["identity"] == {
+        "type": "UserAssigned",
+        "userAssignedIdentities": [_app_identity(dev_stack).id],
+    }
+    assert site.inputs["name"] == dev_stack.outputs["functionAppName"]
+    assert re.fullmatch(r"func-confdemo-[a-z0-9]{6}", site.inputs["name"])
+
+
+def test_all_outbound_traffic_goes_through_the_integration_subnet(dev_stack: ProgramRun) -> None:
+    site = _site(dev_stack)
+    [subnet] = [
+        s for s in dev_stack.of_type("azure-native:network:Subnet") if s.inputs.get("addressPrefix") == "10.42.1.0/24"
+    ]
+    assert site.inputs["virtualNetworkSubnetId"] == subnet.id
+    assert site.inputs["outboundVnetRouting"] == {"allTraffic": True}
+    assert site.get("siteConfig.vnetRouteAllEnabled") is True
+
+
+def test_transport_and_debugging_settings(dev_stack: ProgramRun) -> None:
+    site = _site(dev_stack)
+    assert site.inputs["httpsOnly"] is True
+    assert site.get("siteConfig.minTlsVersion") == "1.2"
+    assert site.get("siteConfig.scmMinTlsVersion") == "1.2"
+    assert site.get("siteConfig.ftpsState") == "Disabled"
+    assert site.get("siteConfig.remoteDebuggingEnabled") is False
+    assert site.get("siteConfig.http20Enabled") is True
+
+
+def test_no_browser_origin_is_allowed_by_default(dev_stack: ProgramRun) -> None:
+    assert _site(dev_stack).get("siteConfig.cors") == {"allowedOrigins": [], "supportCredentials": False}
+
+
+def test_cors_allows_exactly_the_configured_origins() -> None:
+    run = run_with(corsOrigins=["https://wall.example.org", "https://stage.example.org"])
+    assert _site(run).get("siteConfig.cors.allowedOrigins") == ["https://wall.example.org", "https://stage.example.org"]
+
+
+def test_basic_auth_publishing_is_off_for_ftp_and_scm(dev_stack: ProgramRun) -> None:
+    site_name = _site(dev_stack).inputs["name"]
+    for policy_type in ("azure-native:web:WebAppFtpAllowed", "azure-native:web:WebAppScmAllowed"):
+        policy = dev_stack.one(policy_type)
+        assert policy.inputs["allow"] is False, policy.urn
+        assert policy.inputs["name"] == site_name, policy.urn
+        assert policy.parent_type == FUNCTION_APP
+
+
+def test_the_package_lives_in_the_private_container_reached_with_the_identity(dev_stack: ProgramRun) -> None:
+    account = _storage_account(dev_stack).outputs["name"]
+    storage = _site(dev_stack).get("functionAppConfig.deployment.storage")
+    assert storage == {
+        "type": "blobContainer",
+        "value": f"https://{account}.blob.core.windows.net/{DEPLOYMENT_CONTAINER}",
+        "authentication": {
+            "type": "UserAssignedIdentity",
+            "userAssignedIdentityResourceId": _app_identity(dev_stack).id,
+        },
+    }
+
+
+def test_runtime_is_python_3_11(dev_stack: ProgramRun) -> None:
+    assert _site(dev_stack).get("functionAppConfig.runtime") == {"name": "python", "version": "3.11"}
+
+
+def test_scale_and_concurrency_come_from_config(dev_stack: ProgramRun) -> None:
+    assert _site(dev_stack).get("functionAppConfig.scaleAndConcurrency") == {
+        "maximumInstanceCount": 40,
+        "instanceMemoryMB": 2048,
+        "triggers": {"http": {"perInstanceConcurrency": 8}},
+    }
+    run = run_with(maxInstances=100, instanceMemoryMb=4096, perInstanceConcurrency=4)
+    assert _site(run).get("functionAppConfig.scaleAndConcurrency") == {
+        "maximumInstanceCount": 100,
+        "instanceMemoryMB": 4096,
+        "triggers": {"http": {"perInstanceConcurrency": 4}},
+    }
+
+
+# App settings
+
+
+def test_host_storage_is_identity_based(dev_stack: ProgramRun) -> None:
+    settings = _settings(dev_stack)
+    assert settings["AzureWebJobsStorage__accountName"] == _storage_account(dev_stack).outputs["name"]
+    assert settings["AzureWebJobsStorage__credential"] == "managedidentity"
+    assert settings["AzureWebJobsStorage__clientId"] == _app_identity(dev_stack).outputs["clientId"]
+    assert "AzureWebJobsStorage" not in settings
+
+
+def test_telemetry_authenticates_with_the_app_identity(dev_stack: ProgramRun) -> None:
+    settings = _settings(dev_stack)
+    client_id = _app_identity(dev_stack).outputs["clientId"]
+    insights = dev_stack.one("azure-native:applicationinsights:Component")
+    assert settings["APPLICATIONINSIGHTS_CONNECTION_STRING"] == insights.outputs["connectionString"]
+    assert settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == f"ClientId={client_id};Authorization=AAD"
+    assert settings["AZURE_CLIENT_ID"] == client_id
+
+
+def test_the_instrumentation_key_is_no_credential_because_local_auth_is_off(dev_stack: ProgramRun) -> None:
+    # The connection string carries an instrumentation key. With local auth disabled on the
+    # component it only names the target: ingestion needs an Entra ID token of the app identity.
+    insights = dev_stack.one("azure-native:applicationinsights:Component")
+    assert insights.inputs["disableLocalAuth"] is True
+    connection = _settings(dev_stack)["APPLICATIONINSIGHTS_CONNECTION_STRING"]
+    assert set(dict(part.split("=", 1) for part in connection.split(";") if part)) <= {
+        "InstrumentationKey",
+        "IngestionEndpoint",
+        "LiveEndpoint",
+        "ApplicationId",
+    }
+
+
+# A value that is (or carries) a credential: storage keys and connection strings, SAS tokens,
+# passwords, client secrets, or a long base64 run such as an account key.
+CREDENTIAL_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        r"AccountKey=",
+        r"DefaultEndpointsProtocol=",
+        r"SharedAccessKey",
+        r"SharedAccessSignature",
+        r"[?&;]sig=",
+        r"[?&;]sv=\d{4}-\d{2}-\d{2}",
+        r"[?&;]se=\d{4}-",
+        r"password|passwd|pwd=",
+        r"client_?secret",
+        r"[A-Za-z0-9+/]{40,}={0,2}",
+        r"-----BEGIN",
+        r"@Microsoft\.KeyVault",
+    )
+)
+
+
+def test_no_app_setting_holds_a_key_connection_string_sas_or_password(dev_stack: ProgramRun) -> None:
+    site = _site(dev_stack)
+    settings = _settings(dev_stack)
+    for name, value in settings.items():
+        if name == "APPLICATIONINSIGHTS_CONNECTION_STRING":
+            continue  # an identifier with local auth off: see the test above
+        for pattern in CREDENTIAL_PATTERNS:
+            assert not pattern.search(str(value)), f"{site.urn}: {name} matches {pattern.pattern}"
+    assert "connectionStrings" not in (site.inputs.get("siteConfig") or {})
+
+
+def test_the_credential_patterns_catch_what_they_are_for() -> None:
+    leaks = [
+        "DefaultEndpointsProtocol=https;AccountName=st;AccountKey=abc==;EndpointSuffix=core.windows.net",
+        "https://st.blob.core.windows.net/c?sv=2022-11-02&ss=b&sig=abc%3D",
+        "Server=x;User Id=app;Password=hunter2",
+        "q8Fz0kS3L2y9Xw1Vb7Nc4Md6Pe5Rf0Tg8Uh2Ji3Ko4Lp5Mq6Nr7Os8Pt9Qu0Rv1Sw==",
+        "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/x)",
+    ]
+    for leak in leaks:
+        assert any(p.search(leak) for p in CREDENTIAL_PATTERNS), leak
+
+
+def test_no_setting_flex_consumption_rejects(dev_stack: ProgramRun) -> None:
+    site = _site(dev_stack)
+    offending = [name for name in _settings(dev_stack) if forbidden_on_flex(name)]
+    assert offending == []
+    site_config = site.inputs.get("siteConfig") or {}
+    for owned_by_the_platform in ("functionAppScaleLimit", "linuxFxVersion", "pythonVersion", "alwaysOn"):
+        assert owned_by_the_platform not in site_config, owned_by_the_platform
+
+
+def test_forbidden_on_flex_knows_the_settings_flex_rejects() -> None:
+    for name in ("FUNCTIONS_WORKER_RUNTIME", "WEBSITE_RUN_FROM_PACKAGE", "WEBSITE_CONTENTSHARE", "WEBSITE_CONTENTX"):
+        assert forbidden_on_flex(name), name
+    assert not forbidden_on_flex("EVENTSTACK_TABLE_ENDPOINT")
+
+
+def test_app_settings_have_one_owner(dev_stack: ProgramRun) -> None:
+    for second_owner in ("azure-native:web:WebAppApplicationSettings", "azure-native:web:WebAppConnectionStrings"):
+        assert dev_stack.of_type(second_owner) == [], second_owner
+
+
+def test_the_app_settings_carry_the_stack_config(dev_stack: ProgramRun) -> None:
+    settings = _settings(dev_stack)
+    host = f"{_site(dev_stack).inputs['name']}.azurewebsites.net"
+    account = _storage_account(dev_stack).outputs["name"]
+    vault = dev_stack.one("azure-native:keyvault:Vault")
+    signing_keys = [k for k in dev_stack.of_type("azure-native:keyvault:Key") if "sign" in k.inputs["keyName"]]
+    pepper = dev_stack.one("azure-native:keyvault:Secret")
+    assert settings["EVENTSTACK_TOKEN_ISSUER"] == f"https://{host}"
+    assert settings["EVENTSTACK_TOKEN_AUDIENCE"] == f"https://{host}/api"
+    assert settings["EVENTSTACK_TOKEN_ISSUER"] == dev_stack.outputs["appUrl"]
+    assert settings["EVENTSTACK_TOKEN_TTL_MINUTES"] == "10"
+    assert settings["EVENTSTACK_KEY_VAULT_URI"] == vault.outputs["properties"]["vaultUri"]
+    assert [settings["EVENTSTACK_SIGNING_KEY_NAME"]] == [k.inputs["keyName"] for k in signing_keys]
+    assert settings["EVENTSTACK_PEPPER_SECRET_NAME"] == pepper.inputs["secretName"]
+    assert settings["EVENTSTACK_TABLE_ENDPOINT"] == f"https://{account}.table.core.windows.net/"
+    assert settings["EVENTSTACK_RETENTION_HOURS"] == "48"
+    assert settings["EVENTSTACK_EVENT_ENDS_AT"] == "2027-06-05T18:00:00Z"
+    assert settings["EVENTSTACK_COMMANDS_PER_MINUTE"] == "30"
+    assert settings["EVENTSTACK_AUTH_REQUESTS_PER_MINUTE"] == "20"
+    assert settings["EVENTSTACK_MAX_CONCURRENT_REQUESTS"] == "8"
+    assert settings["EVENTSTACK_MAX_OUTSTANDING_REQUESTS"] == "32"
+    assert settings["EVENTSTACK_GITHUB_CLIENT_ID"] == "Ov23liPlaceholder00"
+
+
+def test_changed_config_reaches_the_app_settings() -> None:
+    settings = _settings(
+        run_with(
+            tokenTtlMinutes=5,
+            retentionHours=24,
+            eventEndsAt="2028-01-02T03:04:05Z",
+            commandsPerMinute=7,
+            authRequestsPerMinute=9,
+            maxConcurrentRequests=12,
+            maxOutstandingRequests=40,
+            githubClientId=REAL_LOOKING_CLIENT_ID,
+        )
+    )
+    assert settings["EVENTSTACK_TOKEN_TTL_MINUTES"] == "5"
+    assert settings["EVENTSTACK_RETENTION_HOURS"] == "24"
+    assert settings["EVENTSTACK_EVENT_ENDS_AT"] == "2028-01-02T03:04:05Z"
+    assert settings["EVENTSTACK_COMMANDS_PER_MINUTE"] == "7"
+    assert settings["EVENTSTACK_AUTH_REQUESTS_PER_MINUTE"] == "9"
+    assert settings["EVENTSTACK_MAX_CONCURRENT_REQUESTS"] == "12"
+    assert settings["EVENTSTACK_MAX_OUTSTANDING_REQUESTS"] == "40"
+    assert settings["EVENTSTACK_GITHUB_CLIENT_ID"] == REAL_LOOKING_CLIENT_ID
+
+
+# The variables the app reads in Azure; the local-only ones must never be set there.
+LOCAL_ONLY_SETTINGS = frozenset(
+    {
+        "EVENTSTACK_STORAGE_CONNECTION_STRING",
+        "EVENTSTACK_LOCAL_STATE_DIR",
+        "EVENTSTACK_GITHUB_BASE_URL",
+        "EVENTSTACK_GITHUB_API_URL",
+    }
+)
+
+
+@cache
+def _names_the_app_reads() -> frozenset[str]:
+    source = (ROOT / "function_code" / "eventapi" / "settings.py").read_text()
+    return frozenset(re.findall(r"\"(EVENTSTACK_[A-Z_]+)\"", source))
+
+
+def test_every_setting_the_app_reads_is_provided_and_no_local_one(dev_stack: ProgramRun) -> None:
+    settings = _settings(dev_stack)
+    read = _names_the_app_reads()
+    assert read - LOCAL_ONLY_SETTINGS, "found no setting names in eventapi/settings.py"
+    assert sorted(read - LOCAL_ONLY_SETTINGS - set(settings)) == []
+    assert sorted(LOCAL_ONLY_SETTINGS & set(settings)) == []
+
+
+def test_the_app_starts_with_the_settings_the_program_sends() -> None:
+    settings = _settings(run_with(githubClientId=REAL_LOOKING_CLIENT_ID))
+    loaded = load_settings({name: str(value) for name, value in settings.items()})
+    assert loaded.token_issuer == settings["EVENTSTACK_TOKEN_ISSUER"]
+    assert loaded.max_concurrent_requests == 8
+
+
+def test_the_app_refuses_to_start_with_the_placeholder_client_id(dev_stack: ProgramRun) -> None:
+    settings = _settings(dev_stack)
+    with pytest.raises(SettingsError, match="EVENTSTACK_GITHUB_CLIENT_ID"):
+        load_settings({name: str(value) for name, value in settings.items()})
+
+
+# The code deployment
+
+
+def test_the_deployment_ships_the_built_package_to_the_scm_host(dev_stack: ProgramRun) -> None:
+    deployment = dev_stack.one(DEPLOYMENT)
+    zip_path = Path(deployment.inputs["zip_path"])
+    assert zip_path.is_file()
+    assert deployment.inputs["zip_hash"] == hashlib.sha256(zip_path.read_bytes()).hexdigest()
+    assert deployment.inputs["scm_host"] == f"{_site(dev_stack).inputs['name']}.scm.azurewebsites.net"
+    assert deployment.parent_type == FUNCTION_APP
+
+
+def test_code_is_shipped_after_the_app_and_its_storage_role_exist(dev_stack: ProgramRun) -> None:
+    deployment = dev_stack.one(DEPLOYMENT)
+    principal = _app_identity(dev_stack).outputs["principalId"]
+    [blob_owner] = [
+        r
+        for r in dev_stack.of_type("azure-native:authorization:RoleAssignment")
+        if r.inputs["roleDefinitionId"].endswith(ROLES["Storage Blob Data Owner"])
+        and r.inputs["principalId"] == principal
+    ]
+    assert _site(dev_stack).urn in deployment.dependencies
+    assert blob_owner.urn in deployment.dependencies
+    assert dev_stack.one("azure-native:web:WebAppScmAllowed").urn in deployment.dependencies
+
+
+def test_the_deployed_host_json_carries_the_configured_throttles() -> None:
+    run = run_with(maxConcurrentRequests=12, maxOutstandingRequests=40)
+    with zipfile.ZipFile(run.one(DEPLOYMENT).inputs["zip_path"]) as archive:
+        host = json.loads(archive.read("host.json"))
+    assert host["extensions"]["http"]["maxConcurrentRequests"] == 12
+    assert host["extensions"]["http"]["maxOutstandingRequests"] == 40
+    assert host["extensions"]["http"]["dynamicThrottlesEnabled"] is True
+
+
+# Outputs and naming
+
+
+def test_outputs_name_the_app_and_its_urls(dev_stack: ProgramRun) -> None:
+    host = _site(dev_stack).outputs["defaultHostName"]
+    assert dev_stack.outputs["appUrl"] == f"https://{host}"
+    assert dev_stack.outputs["jwksUrl"] == f"https://{host}/api/.well-known/jwks.json"
+    assert dev_stack.outputs["functionAppName"] == _site(dev_stack).outputs["name"]
+
+
+def test_every_child_is_named_after_the_component(dev_stack: ProgramRun) -> None:
+    [component] = dev_stack.of_type(FUNCTION_APP)
+    children = [r for r in dev_stack.resources if r.parent == component.urn]
+    assert len(children) == 5
+    for child in children:
+        assert child.name.startswith(f"{component.name}-"), child.urn

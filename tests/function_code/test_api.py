@@ -1,0 +1,363 @@
+"""The HTTP contract, end to end: uvicorn + the real app + Azurite + the GitHub stand-in."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import httpx
+import jwt
+import pytest
+from azure.data.tables import TableServiceClient
+
+from dev.github_standin import GitHubStandIn
+from tests.function_code.conftest import (
+    RunningApi,
+    User,
+    approve,
+    bearer,
+    rows_mentioning,
+    sign_in,
+    start_sign_in,
+)
+
+pytestmark = pytest.mark.azurite
+
+
+def test_health_says_ok_and_nothing_else(client: httpx.Client) -> None:
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_device_flow_end_to_end(
+    client: httpx.Client, github: GitHubStandIn, api: RunningApi, new_user: Callable[[], User]
+) -> None:
+    user = new_user()
+    started = start_sign_in(client)
+    assert set(started) == {"device_code", "user_code", "verification_uri", "expires_in", "interval"}
+    assert str(started["verification_uri"]).startswith(github.url)
+
+    pending = client.post("/api/auth/token", json={"device_code": started["device_code"]})
+    assert (pending.status_code, pending.json()) == (400, {"error": "authorization_pending"})
+
+    approve(github, started["user_code"], user)
+    issued = client.post("/api/auth/token", json={"device_code": started["device_code"]})
+    assert issued.status_code == 200
+    body = issued.json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 600
+
+    header = jwt.get_unverified_header(body["access_token"])
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert header["alg"] == "ES256"
+    assert set(claims) == {"iss", "aud", "sub", "iat", "nbf", "exp", "jti"}
+    assert claims["iss"] == api.url and claims["aud"] == f"{api.url}/api"
+    assert claims["exp"] - claims["iat"] == 600
+    # The subject is a random session id: nothing about the GitHub user appears in the token.
+    assert str(user.id) not in body["access_token"] and user.login not in str(claims)
+    assert len(claims["sub"]) == 32 and int(claims["sub"], 16) >= 0
+
+    # A device code is exchanged once.
+    again = client.post("/api/auth/token", json={"device_code": started["device_code"]})
+    assert again.status_code == 400
+
+
+@pytest.mark.parametrize("decision", ["deny", "expire"])
+def test_denied_or_expired_sign_in_says_so(client: httpx.Client, github: GitHubStandIn, decision: str) -> None:
+    started = start_sign_in(client)
+    httpx.post(f"{github.url}/{decision}", json={"user_code": started["user_code"]}).raise_for_status()
+    response = client.post("/api/auth/token", json={"device_code": started["device_code"]})
+    expected = "access_denied" if decision == "deny" else "expired_token"
+    assert (response.status_code, response.json()) == (400, {"error": expected})
+
+
+def test_polling_too_fast_gets_slow_down(client: httpx.Client, github: GitHubStandIn) -> None:
+    started = start_sign_in(client)
+    github.state.interval = 60
+    try:
+        client.post("/api/auth/token", json={"device_code": started["device_code"]})
+        response = client.post("/api/auth/token", json={"device_code": started["device_code"]})
+    finally:
+        github.state.interval = 0
+    assert (response.status_code, response.json()) == (400, {"error": "slow_down"})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"device_code": ""},
+        {"device_code": "a" * 65},
+        {"device_code": "abc'; drop"},
+        {"device_code": 12345},
+        {"device_code": "abc", "extra": 1},
+        ["abc"],
+    ],
+)
+def test_token_request_outside_the_allowlist_is_refused_without_echo(client: httpx.Client, body: object) -> None:
+    response = client.post("/api/auth/token", json=body)
+    assert (response.status_code, response.json()) == (422, {"error": "invalid_request"})
+
+
+def test_unknown_device_code_is_a_generic_400(client: httpx.Client) -> None:
+    response = client.post("/api/auth/token", json={"device_code": "f" * 40})
+    assert response.status_code == 400
+    assert response.json() == {"error": "expired_token"}
+
+
+def test_jwks_holds_the_key_that_verifies_tokens(
+    client: httpx.Client, github: GitHubStandIn, new_user: Callable[[], User], api: RunningApi
+) -> None:
+    token = sign_in(client, github, new_user())
+    keys = client.get("/api/.well-known/jwks.json").json()["keys"]
+    kid = jwt.get_unverified_header(token)["kid"]
+    jwk = next(key for key in keys if key["kid"] == kid)
+    assert {jwk["kty"], jwk["crv"], jwk["alg"]} == {"EC", "P-256", "ES256"}
+    assert "d" not in jwk
+    public_key = jwt.PyJWK(jwk).key
+    claims = jwt.decode(token, public_key, algorithms=["ES256"], audience=f"{api.url}/api", issuer=api.url)
+    assert claims["sub"]
+
+
+def test_post_light_then_the_wall_shows_it_without_identity(
+    client: httpx.Client, github: GitHubStandIn, new_user: Callable[[], User]
+) -> None:
+    user = new_user()
+    token = sign_in(client, github, user)
+    color = f"{user.id % 0xFFFFFF:06x}"
+    response = client.post("/api/lights", json={"pattern": "sparkle", "color": color.upper()}, headers=bearer(token))
+    assert response.status_code == 202
+    light_id = response.json()["id"]
+    assert len(light_id) == 32
+
+    wall = client.get("/api/lights").json()["lights"]
+    assert {"pattern": "sparkle", "color": color} in [{"pattern": x["pattern"], "color": x["color"]} for x in wall]
+    assert all(set(entry) == {"pattern", "color", "time"} for entry in wall)
+    assert light_id not in str(wall)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"pattern": "strobe", "color": "ff0000"},
+        {"pattern": "SOLID", "color": "ff0000"},
+        {"pattern": "solid", "color": "ff00000"},
+        {"pattern": "solid", "color": "#ff000"},
+        {"pattern": "solid", "color": "gg0000"},
+        {"pattern": "solid", "color": "ff0000", "owner": "me"},
+        {"pattern": "solid"},
+        {"pattern": "solid", "color": 16711680},
+        {"pattern": "<script>", "color": "ff0000"},
+    ],
+)
+def test_light_outside_the_allowlist_is_refused_and_never_stored(
+    client: httpx.Client, github: GitHubStandIn, new_user: Callable[[], User], body: dict[str, object]
+) -> None:
+    token = sign_in(client, github, new_user())
+    response = client.post("/api/lights", json=body, headers=bearer(token))
+    assert (response.status_code, response.json()) == (422, {"error": "invalid_request"})
+    assert client.get("/api/me", headers=bearer(token)).json()["lights"] == []
+
+
+def test_bodies_that_are_not_small_json_are_refused_before_parsing(
+    client: httpx.Client, github: GitHubStandIn, new_user: Callable[[], User]
+) -> None:
+    token = sign_in(client, github, new_user())
+    big = '{"pattern": "solid", "color": "ff0000", "pad": "' + "x" * 2000 + '"}'
+    too_big = client.post("/api/lights", content=big, headers={**bearer(token), "Content-Type": "application/json"})
+    assert (too_big.status_code, too_big.json()) == (413, {"error": "payload_too_large"})
+    form = client.post("/api/lights", data={"pattern": "solid", "color": "ff0000"}, headers=bearer(token))
+    assert (form.status_code, form.json()) == (415, {"error": "unsupported_media_type"})
+    broken = client.post(
+        "/api/lights", content=b'{"pattern": "solid",', headers={**bearer(token), "Content-Type": "application/json"}
+    )
+    assert (broken.status_code, broken.json()) == (422, {"error": "invalid_request"})
+    assert "solid" not in broken.text
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer", "Bearer not-a-jwt", "Basic dXNlcjpwYXNz", "Bearer " + "a" * 3000, "Bearer e30.e30."],
+)
+@pytest.mark.parametrize(("method", "path"), [("GET", "/api/me"), ("DELETE", "/api/me"), ("POST", "/api/lights")])
+def test_protected_endpoints_need_a_valid_token(
+    client: httpx.Client, authorization: str | None, method: str, path: str
+) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    body = {"pattern": "solid", "color": "ff0000"} if method == "POST" else None
+    response = client.request(method, path, headers=headers, json=body)
+    assert (response.status_code, response.json()) == (401, {"error": "unauthorized"})
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_token_from_another_signer_is_refused(client: httpx.Client, api: RunningApi) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    forged_key = ec.generate_private_key(ec.SECP256R1())
+    kid = next(iter(api.services.signer.public_keys()))
+    now = int(api.services.clock().timestamp())
+    claims = {"iss": api.url, "aud": f"{api.url}/api", "sub": "0" * 32, "iat": now, "nbf": now, "exp": now + 60}
+    forged = jwt.encode({**claims, "jti": "x"}, forged_key, algorithm="ES256", headers={"kid": kid})
+    response = client.get("/api/me", headers=bearer(forged))
+    assert response.status_code == 401
+
+
+def test_me_returns_everything_stored_about_the_caller(
+    client: httpx.Client, github: GitHubStandIn, new_user: Callable[[], User]
+) -> None:
+    user = new_user()
+    first = sign_in(client, github, user)
+    second = sign_in(client, github, user)
+    client.post("/api/lights", json={"pattern": "blink", "color": "00ff00"}, headers=bearer(first)).raise_for_status()
+    client.post("/api/lights", json={"pattern": "chase", "color": "0000ff"}, headers=bearer(second)).raise_for_status()
+
+    mine = client.get("/api/me", headers=bearer(first))
+    assert mine.status_code == 200
+    data = mine.json()
+    assert len(data["sessions"]) == 2
+    assert sorted(x["pattern"] for x in data["lights"]) == ["blink", "chase"]
+    assert data["quota_rows"] >= 2
+    # Stored as a keyed hash: neither the id nor the login is anywhere in the answer.
+    assert len(data["attendee"]["key"]) == 64
+    assert str(user.id) not in mine.text and user.login not in mine.text
+
+
+def test_users_cannot_see_change_or_erase_each_other(
+    client: httpx.Client, github: GitHubStandIn, new_user: Callable[[], User]
+) -> None:
+    alice, bob = new_user(), new_user()
+    alice_token, bob_token = sign_in(client, github, alice), sign_in(client, github, bob)
+    client.post("/api/lights", json={"pattern": "pulse", "color": "aaaaaa"}, headers=bearer(alice_token))
+    client.post("/api/lights", json={"pattern": "solid", "color": "bbbbbb"}, headers=bearer(bob_token))
+
+    alice_view = client.get("/api/me", headers=bearer(alice_token)).json()
+    bob_view = client.get("/api/me", headers=bearer(bob_token)).json()
+    assert [x["color"] for x in alice_view["lights"]] == ["aaaaaa"]
+    assert [x["color"] for x in bob_view["lights"]] == ["bbbbbb"]
+    assert alice_view["attendee"]["key"] != bob_view["attendee"]["key"]
+
+    assert client.delete("/api/me", headers=bearer(alice_token)).status_code == 204
+    assert client.get("/api/me", headers=bearer(alice_token)).status_code == 401
+    after = client.get("/api/me", headers=bearer(bob_token))
+    assert after.status_code == 200
+    assert after.json() == bob_view | {"quota_rows": after.json()["quota_rows"]}
+
+
+def test_erasure_removes_every_row_of_the_caller_and_revokes(
+    client: httpx.Client, github: GitHubStandIn, new_user: Callable[[], User], tables: TableServiceClient
+) -> None:
+    user, other = new_user(), new_user()
+    tokens = [sign_in(client, github, user) for _ in range(2)]
+    other_token = sign_in(client, github, other)
+    for token, color in zip(tokens, ("123456", "654321"), strict=True):
+        client.post("/api/lights", json={"pattern": "rainbow", "color": color}, headers=bearer(token))
+    client.post("/api/lights", json={"pattern": "rainbow", "color": "abcdef"}, headers=bearer(other_token))
+    key = client.get("/api/me", headers=bearer(tokens[0])).json()["attendee"]["key"]
+    other_key = client.get("/api/me", headers=bearer(other_token)).json()["attendee"]["key"]
+    sessions = {jwt.decode(t, options={"verify_signature": False})["sub"] for t in tokens}
+    before = rows_mentioning(tables, {key, *sessions})
+    assert {table for table, _ in before} == {"attendees", "sessions", "lights", "quotas"}
+
+    assert client.delete("/api/me", headers=bearer(tokens[1])).status_code == 204
+
+    assert rows_mentioning(tables, {key, *sessions}) == []
+    for token in tokens:
+        assert client.get("/api/me", headers=bearer(token)).status_code == 401
+        denied = client.post("/api/lights", json={"pattern": "solid", "color": "000000"}, headers=bearer(token))
+        assert denied.status_code == 401
+    assert client.delete("/api/me", headers=bearer(tokens[0])).status_code == 401
+    assert {table for table, _ in rows_mentioning(tables, {other_key})} >= {"attendees", "sessions", "lights"}
+
+
+def test_github_id_is_stored_only_as_a_keyed_hash(
+    client: httpx.Client, github: GitHubStandIn, new_user: Callable[[], User], tables: TableServiceClient
+) -> None:
+    user = new_user()
+    token = sign_in(client, github, user)
+    key = client.get("/api/me", headers=bearer(token)).json()["attendee"]["key"]
+    assert rows_mentioning(tables, {str(user.id), user.login}) == []
+    assert rows_mentioning(tables, {key})
+
+
+def test_privacy_notice_comes_from_the_settings(client: httpx.Client, api: RunningApi) -> None:
+    response = client.get("/api/privacy")
+    assert response.status_code == 200
+    notice = response.json()
+    settings = api.services.settings
+    assert notice["retention_hours"] == 48
+    assert notice["delete_all_by"] == settings.data_delete_by.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert {"attendee", "sessions", "lights", "rate_limits"} <= set(notice["stored"])
+
+
+def test_openapi_and_docs_are_served_under_api(client: httpx.Client) -> None:
+    spec = client.get("/api/openapi.json")
+    assert spec.status_code == 200
+    paths = set(spec.json()["paths"])
+    assert {
+        "/api/health",
+        "/api/auth/device",
+        "/api/auth/token",
+        "/api/.well-known/jwks.json",
+        "/api/lights",
+        "/api/me",
+        "/api/privacy",
+    } == paths
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200 and "/api/openapi.json" in docs.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/"), ("GET", "/api/nothing"), ("PUT", "/api/lights"), ("PATCH", "/api/me"), ("GET", "/api/auth/device")],
+)
+def test_unknown_routes_and_methods_are_generic_4xx(client: httpx.Client, method: str, path: str) -> None:
+    response = client.request(method, path)
+    assert 400 <= response.status_code < 500
+    assert set(response.json()) == {"error"}
+
+
+def test_logs_hold_no_tokens_device_codes_ids_logins_or_bodies(
+    client: httpx.Client, github: GitHubStandIn, new_user: Callable[[], User], caplog: pytest.LogCaptureFixture
+) -> None:
+    user = new_user()
+    with caplog.at_level(logging.DEBUG):
+        started = start_sign_in(client)
+        approve(github, started["user_code"], user)
+        issued = client.post("/api/auth/token", json={"device_code": started["device_code"]}).json()
+        token = issued["access_token"]
+        client.post("/api/lights", json={"pattern": "chase", "color": "c0ffee"}, headers=bearer(token))
+        client.post("/api/lights", json={"pattern": "nope", "color": "decade"}, headers=bearer(token))
+        key = client.get("/api/me", headers=bearer(token)).json()["attendee"]["key"]
+        client.delete("/api/me", headers=bearer(token))
+    session_id = jwt.decode(token, options={"verify_signature": False})["sub"]
+    logged = "\n".join(f"{r.name} {r.getMessage()} {r.args!r}" for r in caplog.records)
+    assert caplog.records, "nothing was captured: the check below would prove nothing"
+    for secret in (token, str(started["device_code"]), str(user.id), user.login, session_id, key, "c0ffee", "decade"):
+        assert secret not in logged
+
+
+def test_storage_down_is_an_honest_503_with_retry_after(api: RunningApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    from eventapi.store import StorageUnavailable
+
+    def down(*args: object, **kwargs: object) -> object:
+        raise StorageUnavailable("ServiceRequestError")
+
+    monkeypatch.setattr(api.services.store, "recent_lights", down)
+    raw = httpx.get(f"{api.url}/api/lights")
+    assert (raw.status_code, raw.json()) == (503, {"error": "service_unavailable"})
+    assert raw.headers["retry-after"] == "30"
+
+
+def test_an_unexpected_failure_is_a_generic_error_without_internals(
+    api: RunningApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The one deliberate 5xx in the suites: it proves the shield, so it bypasses the checking client.
+    def explode(*args: object, **kwargs: object) -> object:
+        raise KeyError("secret internal detail")
+
+    monkeypatch.setattr(api.services.store, "recent_lights", explode)
+    raw = httpx.get(f"{api.url}/api/lights")
+    assert raw.status_code == 500
+    assert raw.json() == {"error": "internal_error"}
+    assert "secret" not in raw.text

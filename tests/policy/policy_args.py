@@ -1,0 +1,102 @@
+"""Hand the program's resources to policies exactly as the policy runtime would.
+
+The runtime receives a resource's inputs as a protobuf Struct (numbers become floats, secrets
+arrive wrapped in a signature envelope), decodes them with `deserialize_properties`, and wraps
+them in `unknown_checking_proxy` (read-only `Mapping`/`Sequence` proxies). This adapter takes the
+same road, with pulumi_policy's own functions, from a `RegisteredResource` of dev/offline.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Secret,
+)
+from pulumi_policy.deserialize import deserialize_properties, serialize_properties
+from pulumi_policy.proxy import unknown_checking_proxy
+
+from dev.offline import RegisteredResource
+
+
+def _mark_secrets(value: Any, path: str, secret_paths: set[str]) -> Any:
+    if path in secret_paths:
+        return Secret(value)
+    if isinstance(value, dict):
+        return {k: _mark_secrets(v, f"{path}.{k}" if path else k, secret_paths) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mark_secrets(v, f"{path}.{i}", secret_paths) for i, v in enumerate(value)]
+    return value
+
+
+def properties_struct(inputs: Mapping[str, Any], secret_paths: set[str] | None = None) -> struct_pb2.Struct:
+    """The inputs as the engine sends them to an analyzer: a Struct, secrets in their envelope."""
+    marked = _mark_secrets(copy.deepcopy(dict(inputs)), "", secret_paths or set())
+    struct = struct_pb2.Struct()
+    struct.update(serialize_properties(marked))
+    return struct
+
+
+def runtime_props(inputs: Mapping[str, Any], secret_paths: set[str] | None = None) -> Mapping[str, Any]:
+    """The inputs as a policy's `args.props` sees them: decoded from the Struct and proxied."""
+    decoded = deserialize_properties(json_format.MessageToDict(properties_struct(inputs, secret_paths)))
+    props: Mapping[str, Any] = unknown_checking_proxy(decoded)
+    return props
+
+
+def validation_args(resource: RegisteredResource, inputs: Mapping[str, Any] | None = None) -> ResourceValidationArgs:
+    """`ResourceValidationArgs` for `resource`, optionally with `inputs` in place of its own."""
+    options = PolicyResourceOptions(
+        protect=resource.protect,
+        ignore_changes=[],
+        delete_before_replace=None,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+        parent=resource.parent or None,
+    )
+    return ResourceValidationArgs(
+        resource_type=resource.type,
+        props=runtime_props(resource.inputs if inputs is None else inputs, resource.secret_inputs),
+        urn=resource.urn,
+        name=resource.name,
+        opts=options,
+        provider=None,
+    )
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One reported violation: which policy, on which resource, saying what."""
+
+    policy: str
+    urn: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.policy}] {self.urn}: {self.message}"
+
+
+def violations(
+    policy: ResourceValidationPolicy, resource: RegisteredResource, inputs: Mapping[str, Any] | None = None
+) -> list[Violation]:
+    """Run one policy's `validate` on one resource and collect what it reports."""
+    found: list[Violation] = []
+
+    def report_violation(message: str, urn: str | None = None) -> None:
+        found.append(Violation(policy.name, urn or resource.urn, message))
+
+    result = policy.validate(validation_args(resource, inputs), report_violation)
+    if inspect.isawaitable(result):
+        asyncio.run(result)
+    return found
