@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -109,6 +110,10 @@ SECURITY_KEYS: frozenset[str] = frozenset(
 )
 
 
+# Names of things, shown even inside an object Pulumi marks secret as a whole.
+NEVER_SECRET: frozenset[str] = frozenset({"name"})
+
+
 def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
         for key in sorted(value):
@@ -125,9 +130,22 @@ def security_settings(resource: RegisteredResource, all_inputs: bool = False) ->
     settings = []
     for path, value in _leaves(resource.inputs, ""):
         last = path.rsplit(".", 1)[-1].split("[", 1)[0]
-        if all_inputs or last in SECURITY_KEYS:
-            settings.append((path, "<secret>" if path in resource.secret_inputs else value))
+        if not (all_inputs or last in SECURITY_KEYS):
+            continue
+        # Pulumi marks a whole object secret when one value inside it is: within such an object,
+        # only the setting names listed above (never secret values) are shown.
+        dotted = re.sub(r"\[(\d+)\]", r".\1", path)
+        under_secret = any(dotted == s or dotted.startswith(s + ".") for s in resource.secret_inputs)
+        shown_anyway = last in SECURITY_KEYS or last in NEVER_SECRET
+        settings.append((path, "<secret>" if under_secret and not shown_anyway else value))
     return settings
+
+
+def _shown(value: Any) -> str:
+    # The engine carries every number as a float; a port or a priority reads better without `.0`.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return json.dumps(value, default=str)
 
 
 def render(run: ProgramRun, stack: str, all_inputs: bool = False) -> str:
@@ -144,7 +162,7 @@ def render(run: ProgramRun, stack: str, all_inputs: bool = False) -> str:
         parent = resource.parent.rsplit("::", 1)[-1] if resource.parent else "-"
         lines.append(f"{indent}{resource.type}  {resource.name}  (parent: {parent})")
         for path, value in security_settings(resource, all_inputs):
-            lines.append(f"{indent}    {path} = {json.dumps(value, default=str)}")
+            lines.append(f"{indent}    {path} = {_shown(value)}")
         if resource.retain_on_delete:
             lines.append(f"{indent}    [retainOnDelete]")
         for child in children.get(resource.urn, []):
@@ -154,7 +172,7 @@ def render(run: ProgramRun, stack: str, all_inputs: bool = False) -> str:
         emit(resource, 0)
     if run.outputs:
         lines.append("outputs:")
-        lines.extend(f"  {key} = {json.dumps(value, default=str)}" for key, value in sorted(run.outputs.items()))
+        lines.extend(f"  {key} = {_shown(value)}" for key, value in sorted(run.outputs.items()))
     return "\n".join(lines)
 
 

@@ -308,3 +308,9 @@ def test_every_storage_resource_is_a_child_of_the_component(dev_stack: ProgramRu
     for type_name in (ACCOUNT, BLOB_SERVICE, TABLE, CONTAINER, POLICY):
         for resource in dev_stack.of_type(type_name):
             assert resource.parent_type == STORAGE, resource.urn
+
+
+def test_the_tables_created_are_the_tables_the_app_uses() -> None:
+    from eventapi import store
+
+    assert sorted(TABLES) == sorted(store.TABLES)
