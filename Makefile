@@ -40,7 +40,7 @@ security: install
 	$(PY) -m pytest tests/security tests/policy
 
 preview: $(PY_STAMP)
-	$(PY) -m dev.preview
+	$(PY) -m dev.preview $(ARGS)
 
 local: install
 	$(PY) -m dev.local

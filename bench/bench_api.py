@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import Measurement
 from dev.github_standin import GitHubStandIn
 from dev.local import AzuritePorts, api_environment, free_port, serve_in_thread, start_azurite
 
@@ -141,8 +142,11 @@ def _http_rates(state_dir: Path) -> tuple[float, float]:
     return health, lights
 
 
-def run() -> dict[str, float | str]:
-    """Measure everything in one run; ratios compare against the baseline measured alongside."""
+def run() -> list[Measurement]:
+    """Measure everything in one run; ratios compare against the baseline measured alongside.
+
+    Requests are sequential from one client; imports are the median of fresh interpreters.
+    """
     with tempfile.TemporaryDirectory() as scratch:
         scratch_dir = Path(scratch)
         (scratch_dir / "hello_app.py").write_text(_HELLO_WORLD)
@@ -151,18 +155,17 @@ def run() -> dict[str, float | str]:
         hello_import = _cold_import_seconds("hello_app", scratch_dir, {})
         verifications = _verifications_per_second(scratch_dir / "state")
         health, lights = _http_rates(scratch_dir / "http")
-    return {
-        "cold_import_function_app_s": round(app_import, 3),
-        "cold_import_hello_world_s": round(hello_import, 3),
-        "cold_import_ratio": round(app_import / hello_import, 2),
-        "token_verifications_per_s": round(verifications),
-        "get_health_per_s": round(health, 1),
-        "post_lights_per_s": round(lights, 1),
-        "post_lights_vs_health_ratio": round(lights / health, 3),
-        "note": f"sequential requests from one client; imports median of {IMPORT_RUNS} fresh interpreters",
-    }
+    return [
+        Measurement("cold import: function_app", app_import, f"s (median of {IMPORT_RUNS})"),
+        Measurement("cold import: azure.functions + ASGI hello-world", hello_import, f"s (median of {IMPORT_RUNS})"),
+        Measurement("cold import ratio, function_app / hello-world", app_import / hello_import, "x"),
+        Measurement("token verifications", verifications, "per s"),
+        Measurement("GET /api/health (unauthenticated)", health, "per s"),
+        Measurement("POST /api/lights (authenticated)", lights, "per s"),
+        Measurement("POST /api/lights / GET /api/health", lights / health, "x"),
+    ]
 
 
 if __name__ == "__main__":
-    for name, value in run().items():
-        print(f"{name}: {value}")
+    for measurement in run():
+        print(measurement.render())

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -66,6 +67,16 @@ ZIP_CREATE_SYSTEM_UNIX = 3
 COMPRESS_LEVEL = 6
 # Bumped whenever the archive layout changes, so that cached bundles are rebuilt.
 BUNDLE_FORMAT = "1"
+
+BUNDLE_PREFIX = "function_code-"
+# Each zip is ~11 MiB and every code or throttle change makes a new one: keep only the most
+# recently used, enough to switch between a few stacks without rebuilding.
+MAX_CACHED_BUNDLES = 8
+# Scratch names of an unfinished vendoring folder and an unfinished zip.
+VENDOR_SCRATCH_PREFIX = ".building-"
+ZIP_SCRATCH_PREFIX = ".zip-"
+# Scratch left by a killed build; anything younger may belong to a build still running.
+STALE_SCRATCH_SECONDS = 3600.0
 
 
 class PackageError(RuntimeError):
@@ -215,7 +226,7 @@ def vendor_dependencies(requirements: Path, cache_dir: Path, pip_sources: tuple[
     if vendored.is_dir():
         return vendored
     vendored.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".building-", dir=vendored.parent))
+    scratch = Path(tempfile.mkdtemp(prefix=VENDOR_SCRATCH_PREFIX, dir=vendored.parent))
     try:
         result = subprocess.run(  # noqa: S603 - this interpreter running pip, arguments built here
             pip_command(requirements, scratch / "site-packages", pip_sources),
@@ -248,7 +259,7 @@ def _zip_info(name: str) -> zipfile.ZipInfo:
 def write_zip(entries: Iterable[tuple[str, bytes]], destination: Path) -> None:
     """Write (name, content) entries in name order with fixed metadata, atomically."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, scratch_name = tempfile.mkstemp(prefix=".zip-", dir=destination.parent)
+    handle, scratch_name = tempfile.mkstemp(prefix=ZIP_SCRATCH_PREFIX, dir=destination.parent)
     os.close(handle)
     scratch = Path(scratch_name)
     try:
@@ -258,6 +269,45 @@ def write_zip(entries: Iterable[tuple[str, bytes]], destination: Path) -> None:
         scratch.replace(destination)
     finally:
         scratch.unlink(missing_ok=True)
+
+
+def _modified_at(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed meanwhile by a concurrent build's pruning
+        return None
+
+
+def _remove(path: Path) -> None:
+    # Pruning is housekeeping: a file another build removed first, or cannot be removed, must
+    # never fail the build that returned a good bundle.
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def prune_cache(cache_dir: Path, keep: Path) -> None:
+    """Keep `keep` and the most recently used bundles, at most MAX_CACHED_BUNDLES in all; drop stale scratch."""
+    bundles_dir = cache_dir / "bundles"
+    used_at: dict[Path, float] = {}
+    for path in bundles_dir.glob(f"{BUNDLE_PREFIX}*.zip"):
+        modified_at = _modified_at(path)
+        if path != keep and modified_at is not None:
+            used_at[path] = modified_at
+    others = sorted(used_at, key=used_at.__getitem__, reverse=True)
+    for path in others[MAX_CACHED_BUNDLES - 1 :]:
+        _remove(path)
+
+    oldest_allowed = time.time() - STALE_SCRATCH_SECONDS
+    for directory, prefix in ((cache_dir / "vendor", VENDOR_SCRATCH_PREFIX), (bundles_dir, ZIP_SCRATCH_PREFIX)):
+        for path in directory.glob(f"{prefix}*"):
+            modified_at = _modified_at(path)
+            if modified_at is not None and modified_at < oldest_allowed:
+                _remove(path)
 
 
 def _read_host_json(source_dir: Path) -> dict[str, Any]:
@@ -283,8 +333,12 @@ def build_bundle(args: BundleArgs) -> Bundle:
         host_json.encode(),
         *(f"{name}\0{file_sha256(path)}".encode() for name, path in entries),
     )
-    destination = args.cache_dir / "bundles" / f"function_code-{key[:32]}.zip"
-    if not destination.is_file():
+    destination = args.cache_dir / "bundles" / f"{BUNDLE_PREFIX}{key[:32]}.zip"
+    try:
+        # The modification time records the last use: pruning keeps the most recently used zips.
+        os.utime(destination)
+    except FileNotFoundError:
         contents = [(HOST_JSON, host_json.encode()), *((name, path.read_bytes()) for name, path in entries)]
         write_zip(contents, destination)
+    prune_cache(args.cache_dir, keep=destination)
     return Bundle(path=destination, sha256=file_sha256(destination), size_bytes=destination.stat().st_size)

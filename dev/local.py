@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -10,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -20,20 +22,25 @@ import uvicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 AZURITE = ROOT / "node_modules" / ".bin" / "azurite"
-# Azurite's published development account; it only ever exists on 127.0.0.1.
+# The emulator's account name. Its key is made fresh for every run (AZURITE_ACCOUNTS) rather
+# than the published development key, so no storage key is written anywhere in this repository.
 AZURITE_ACCOUNT = "devstoreaccount1"
-AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 LOCAL_GITHUB_CLIENT_ID = "Iv1.localstandin"
 START_TIMEOUT_SECONDS = 60.0
 
 
+def _fresh_account_key() -> str:
+    return base64.b64encode(secrets.token_bytes(64)).decode()
+
+
 @dataclass(frozen=True)
 class AzuritePorts:
-    """The three emulator ports."""
+    """The three emulator ports, and the account key of this run's emulator."""
 
     blob: int = 10000
     queue: int = 10001
     table: int = 10002
+    account_key: str = field(default_factory=_fresh_account_key, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AzuritePorts:
@@ -47,7 +54,7 @@ class AzuritePorts:
     def connection_string(self) -> str:
         base = "http://127.0.0.1"
         return (
-            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={self.account_key};"
             f"BlobEndpoint={base}:{self.blob}/{AZURITE_ACCOUNT};QueueEndpoint={base}:{self.queue}/{AZURITE_ACCOUNT};"
             f"TableEndpoint={base}:{self.table}/{AZURITE_ACCOUNT};"
         )
@@ -104,6 +111,7 @@ def start_azurite(ports: AzuritePorts, workdir: Path) -> subprocess.Popen[bytes]
             "--skipApiVersionCheck",
         ],
         cwd=workdir,
+        env={**os.environ, "AZURITE_ACCOUNTS": f"{AZURITE_ACCOUNT}:{ports.account_key}"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

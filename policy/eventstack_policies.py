@@ -8,6 +8,13 @@ The engine hands a policy its resource's inputs through read-only proxies (`Mapp
 `Sequence`, not `dict` and `list`), and every number as a float. Inputs not yet known during
 `pulumi preview` raise inside the proxy; the runtime reports those as advisory and checks them
 again, for real, during `pulumi up`.
+
+A per-resource rule cannot notice a resource that is missing. The stack policies at the end see
+every resource at once (their outputs: during a preview the inputs, after `pulumi up` what Azure
+returned) and check that what a mitigation rests on exists and is linked to what it protects:
+private endpoints, diagnostic settings, the lifecycle policy, the NAT gateway, the NSGs, the
+basic-auth publishing policies. Links are matched by ARM id, or by the parent's name while ids are
+not known yet: a child's id lies under its parent's id, and a reference names the target's id.
 """
 
 from __future__ import annotations
@@ -18,7 +25,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 
 
 @dataclass(frozen=True)
@@ -574,7 +590,7 @@ def _web_app(name: str, description: str, check: Check) -> ResourceValidationPol
     return resource_policy(name, description, _ignoring_type(check), WEB_APPS)
 
 
-POLICIES: list[ResourceValidationPolicy] = [
+RESOURCE_POLICIES: list[ResourceValidationPolicy] = [
     _storage("storage-shared-key-access-disabled", "Storage accounts refuse shared keys.", _storage_shared_keys),
     _storage(
         "storage-public-network-access-disabled",
@@ -680,3 +696,431 @@ POLICIES: list[ResourceValidationPolicy] = [
         frozenset({APP_INSIGHTS}),
     ),
 ]
+
+
+# --- stack: what must exist ----------------------------------------------------------------
+#
+# Read from outputs, not inputs: after `pulumi up` a resource's path parameters (`accountName`,
+# `resourceUri`) are gone and only its ARM `id` ties it to its parent, so every link is tried by id
+# first and by name second. A site's app settings are not checked here: Azure never returns them
+# when the site is read, so such a rule would fail every deployment after the first.
+
+WEB_APP = "azure-native:web:WebApp"
+FTP_PUBLISHING_POLICY = "azure-native:web:WebAppFtpAllowed"
+SCM_PUBLISHING_POLICY = "azure-native:web:WebAppScmAllowed"
+PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
+PRIVATE_DNS_ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
+DIAGNOSTIC_SETTINGS: frozenset[str] = frozenset(
+    {"azure-native:monitor:DiagnosticSetting", "azure-native:insights:DiagnosticSetting"}
+)
+LOG_ANALYTICS_WORKSPACE = "azure-native:operationalinsights:Workspace"
+MANAGEMENT_POLICY = "azure-native:storage:ManagementPolicy"
+NAT_GATEWAY = "azure-native:network:NatGateway"
+
+# Azure accepts one lifecycle policy per account, and only under this name.
+LIFECYCLE_POLICY_NAME = "default"
+# Private endpoint sub-resources (groupIds) every account and vault is reached through.
+STORAGE_PRIVATE_LINK_GROUPS: tuple[str, ...] = ("blob", "table", "queue")
+VAULT_PRIVATE_LINK_GROUP = "vault"
+# The storage services whose data-plane logs the threat model wants: each is its own ARM target.
+STORAGE_LOGGED_SERVICES: tuple[str, ...] = ("blobServices", "tableServices", "queueServices")
+# Log categories (or category groups) that carry the vault's audit trail.
+VAULT_AUDIT_LOG_CATEGORIES: frozenset[str] = frozenset({"audit", "alllogs", "auditevent"})
+# Subnet delegations that make a subnet a Function App's outbound (integration) subnet.
+INTEGRATION_DELEGATIONS: frozenset[str] = frozenset({"microsoft.app/environments", "microsoft.web/serverfarms"})
+# Inputs that name a resource of each type before Azure has assigned its id.
+NAME_INPUTS: Mapping[str, str] = {
+    STORAGE_ACCOUNT: "accountName",
+    KEY_VAULT: "vaultName",
+    PRIVATE_ENDPOINT: "privateEndpointName",
+    SUBNET: "subnetName",
+    NAT_GATEWAY: "natGatewayName",
+    NETWORK_SECURITY_GROUP: "networkSecurityGroupName",
+    LOG_ANALYTICS_WORKSPACE: "workspaceName",
+    VIRTUAL_NETWORK: "virtualNetworkName",
+}
+
+StackCheck = Callable[[Sequence[PolicyResource]], Iterator[tuple[str, str | None]]]
+
+
+def _of_type(resources: Sequence[PolicyResource], *types: str) -> list[PolicyResource]:
+    return [r for r in resources if resource_type_token(r.resource_type) in types]
+
+
+def _text(props: Any, path: str) -> str | None:
+    value = _get(props, path)
+    return value if isinstance(value, str) and value else None
+
+
+def _normalized_id(resource_id: str) -> str:
+    return resource_id.rstrip("/").lower()
+
+
+def _arm_id(resource: PolicyResource) -> str | None:
+    return _text(resource.props, "id")
+
+
+def _names(resource: PolicyResource) -> set[str]:
+    """What the resource is called in Azure: its name input and, once known, its `name` output."""
+    names = set()
+    key = NAME_INPUTS.get(resource_type_token(resource.resource_type))
+    for path in (key, "name") if key else ("name",):
+        value = _text(resource.props, path)
+        if value:
+            names.add(value.lower())
+    return names
+
+
+def _same_group(a: PolicyResource, b: PolicyResource) -> bool:
+    group_a, group_b = _text(a.props, "resourceGroupName"), _text(b.props, "resourceGroupName")
+    return group_a is None or group_b is None or group_a.lower() == group_b.lower()
+
+
+def _identifies(reference: Any, target: PolicyResource) -> bool:
+    """Whether an ARM id (or `{"id": ...}`) taken from one resource names `target`."""
+    if isinstance(reference, Mapping):
+        reference = reference.get("id")
+    if not isinstance(reference, str) or not reference:
+        return False
+    target_id = _arm_id(target)
+    if target_id is not None:
+        return _normalized_id(reference) == _normalized_id(target_id)
+    # Before Azure assigns the id, the reference can only be held against the target's name.
+    return _normalized_id(reference).rsplit("/", 1)[-1] in _names(target)
+
+
+def _lies_under(child: PolicyResource, parent_id: str | None, infix: str = "/") -> bool:
+    child_id = _arm_id(child)
+    if child_id is None or not parent_id:
+        return False
+    return _normalized_id(child_id).startswith(_normalized_id(parent_id) + infix.lower())
+
+
+def _child_of(child: PolicyResource, parent: PolicyResource, parent_name_input: str) -> bool:
+    """Whether `child` belongs to `parent`: by id once known, else by the parent name it was given."""
+    if _lies_under(child, _arm_id(parent)):
+        return True
+    given = _text(child.props, parent_name_input)
+    return given is not None and given.lower() in _names(parent) and _same_group(child, parent)
+
+
+def _label(resource: PolicyResource) -> str:
+    return f"{resource_type_token(resource.resource_type).rsplit(':', 1)[-1]} {resource.name}"
+
+
+# --- stack: Function App publishing --------------------------------------------------------
+
+
+def _publishing_policies_present(resources: Sequence[PolicyResource]) -> Iterator[tuple[str, str | None]]:
+    for site in _of_type(resources, WEB_APP):
+        for policy_type, channel in ((FTP_PUBLISHING_POLICY, "FTP"), (SCM_PUBLISHING_POLICY, "SCM")):
+            # The policy resource names its site with `name`; once created, its id lies under the site's.
+            if not any(_child_of(policy, site, "name") for policy in _of_type(resources, policy_type)):
+                yield (
+                    f"{_label(site)} has no {policy_type.rsplit(':', 1)[-1]} resource: {channel} basic-auth "
+                    "publishing stays at the platform default (on) and anyone with the credentials replaces the code",
+                    site.urn,
+                )
+
+
+# --- stack: private endpoints --------------------------------------------------------------
+
+
+def _endpoint_groups(endpoint: PolicyResource, target: PolicyResource) -> set[str]:
+    """The sub-resources (`blob`, `vault`) through which `endpoint` reaches `target`."""
+    groups: set[str] = set()
+    for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
+        for connection in _sequence(_get(endpoint.props, key)):
+            if not isinstance(connection, Mapping):
+                continue
+            # Inputs are flat; a read from Azure may wrap them in `properties`.
+            envelope = connection.get("properties")
+            body: Mapping[str, Any] = envelope if isinstance(envelope, Mapping) else connection
+            if _identifies(body.get("privateLinkServiceId"), target):
+                groups |= {g.lower() for g in _sequence(body.get("groupIds")) if isinstance(g, str)}
+    return groups
+
+
+def _has_dns_zone_group(endpoint: PolicyResource, resources: Sequence[PolicyResource]) -> bool:
+    for group in _of_type(resources, PRIVATE_DNS_ZONE_GROUP):
+        if _child_of(group, endpoint, "privateEndpointName") and _sequence(_get(group.props, "privateDnsZoneConfigs")):
+            return True
+    return False
+
+
+def _private_endpoints_for(
+    target: PolicyResource, groups: Sequence[str], resources: Sequence[PolicyResource]
+) -> Iterator[tuple[str, str | None]]:
+    endpoints = _of_type(resources, PRIVATE_ENDPOINT)
+    for group in groups:
+        reaching = [e for e in endpoints if group in _endpoint_groups(e, target)]
+        if not reaching:
+            yield (
+                f"{_label(target)} has no private endpoint for '{group}': with public access off nothing in "
+                "the VNet reaches it, and turning public access on to compensate exposes it",
+                target.urn,
+            )
+        elif not any(_has_dns_zone_group(e, resources) for e in reaching):
+            yield (
+                f"{_label(target)}: the '{group}' private endpoint has no private DNS zone group, so its host "
+                "name still resolves to the public address",
+                target.urn,
+            )
+
+
+def _storage_private_endpoints(resources: Sequence[PolicyResource]) -> Iterator[tuple[str, str | None]]:
+    for account in _of_type(resources, STORAGE_ACCOUNT):
+        yield from _private_endpoints_for(account, STORAGE_PRIVATE_LINK_GROUPS, resources)
+
+
+def _vault_private_endpoint(resources: Sequence[PolicyResource]) -> Iterator[tuple[str, str | None]]:
+    for vault in _of_type(resources, KEY_VAULT):
+        yield from _private_endpoints_for(vault, (VAULT_PRIVATE_LINK_GROUP,), resources)
+
+
+# --- stack: diagnostic settings ------------------------------------------------------------
+
+
+DIAGNOSTIC_SETTING_INFIX = "/providers/microsoft.insights/diagnosticsettings/"
+
+
+def _aimed_at(setting: PolicyResource, target: PolicyResource, sub_path: str) -> bool:
+    """Whether a diagnostic setting is on `target` (or its `sub_path`, a service such as
+    `blobServices/default`): its `resourceUri` names it, or else its own id lies under it."""
+    suffix = f"/{sub_path}".lower() if sub_path else ""
+    target_id = _arm_id(target)
+    full_id = f"{_normalized_id(target_id)}{suffix}" if target_id else None
+    uri = _text(setting.props, "resourceUri")
+    if uri is None:
+        return _lies_under(setting, full_id, DIAGNOSTIC_SETTING_INFIX)
+    if full_id is not None:
+        return _normalized_id(uri) == full_id
+    # Before Azure assigns the target's id, only its name ties the two together.
+    return any(_normalized_id(uri).endswith(f"/{name}{suffix}") for name in _names(target))
+
+
+def _diagnostics_to_workspace(
+    resources: Sequence[PolicyResource], target: PolicyResource, sub_path: str = ""
+) -> list[PolicyResource]:
+    """The diagnostic settings on a target that deliver to the stack's own Log Analytics workspace."""
+    workspaces = _of_type(resources, LOG_ANALYTICS_WORKSPACE)
+    return [
+        setting
+        for setting in _of_type(resources, *DIAGNOSTIC_SETTINGS)
+        if _aimed_at(setting, target, sub_path)
+        and any(_identifies(_get(setting.props, "workspaceId"), workspace) for workspace in workspaces)
+    ]
+
+
+def _enabled_entries(setting: PolicyResource, key: str) -> list[Mapping[str, Any]]:
+    return [e for e in _sequence(_get(setting.props, key)) if isinstance(e, Mapping) and e.get("enabled") is True]
+
+
+def _log_categories(entry: Mapping[str, Any]) -> set[str]:
+    return {str(entry.get(k)).lower() for k in ("category", "categoryGroup") if isinstance(entry.get(k), str)}
+
+
+def _vault_audit_logs(resources: Sequence[PolicyResource]) -> Iterator[tuple[str, str | None]]:
+    for vault in _of_type(resources, KEY_VAULT):
+        settings = _diagnostics_to_workspace(resources, vault)
+        if not any(
+            _log_categories(entry) & VAULT_AUDIT_LOG_CATEGORIES
+            for setting in settings
+            for entry in _enabled_entries(setting, "logs")
+        ):
+            yield (
+                f"{_label(vault)} sends no audit logs to the stack's Log Analytics workspace: every use of the "
+                "signing key would go unrecorded",
+                vault.urn,
+            )
+
+
+def _storage_logs(resources: Sequence[PolicyResource]) -> Iterator[tuple[str, str | None]]:
+    for account in _of_type(resources, STORAGE_ACCOUNT):
+        to_workspace = _diagnostics_to_workspace(resources, account)
+        if not any(_enabled_entries(s, "metrics") or _enabled_entries(s, "logs") for s in to_workspace):
+            yield f"{_label(account)} sends no metrics to the stack's Log Analytics workspace", account.urn
+        for service in STORAGE_LOGGED_SERVICES:
+            # Each service is its own diagnostic target; the account-level setting does not cover it.
+            settings = _diagnostics_to_workspace(resources, account, f"{service}/default")
+            if not any(_enabled_entries(s, "logs") for s in settings):
+                yield (
+                    f"{_label(account)}: {service} sends no logs to the stack's Log Analytics workspace, so reads "
+                    "and writes of attendee data go unrecorded",
+                    account.urn,
+                )
+
+
+# --- stack: retention ----------------------------------------------------------------------
+
+
+def _deletes_blobs(rule: Any) -> bool:
+    return (
+        isinstance(rule, Mapping)
+        and rule.get("enabled") is not False
+        and isinstance(_get(rule, "definition.actions.baseBlob.delete"), Mapping)
+    )
+
+
+def _lifecycle_policy(resources: Sequence[PolicyResource]) -> Iterator[tuple[str, str | None]]:
+    for account in _of_type(resources, STORAGE_ACCOUNT):
+        policies = [p for p in _of_type(resources, MANAGEMENT_POLICY) if _child_of(p, account, "accountName")]
+        named = [
+            p
+            for p in policies
+            if (_text(p.props, "managementPolicyName") or _text(p.props, "name") or "").lower() == LIFECYCLE_POLICY_NAME
+        ]
+        if not named:
+            yield (
+                f"{_label(account)} has no lifecycle ManagementPolicy named '{LIFECYCLE_POLICY_NAME}': attendee "
+                "blobs outlive the retention window",
+                account.urn,
+            )
+        elif not any(_deletes_blobs(rule) for p in named for rule in _sequence(_get(p.props, "policy.rules"))):
+            yield f"{_label(account)}: the lifecycle policy has no enabled rule that deletes blobs", account.urn
+
+
+# --- stack: network ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Subnet:
+    """A subnet of the stack, declared on its own or inline in its virtual network."""
+
+    label: str
+    urn: str
+    props: Mapping[str, Any]
+    id: str | None
+    name: str | None
+
+
+def _subnets(resources: Sequence[PolicyResource]) -> list[_Subnet]:
+    subnets = [
+        _Subnet(_label(s), s.urn, s.props, _arm_id(s), _text(s.props, "subnetName") or _text(s.props, "name"))
+        for s in _of_type(resources, SUBNET)
+    ]
+    for network in _of_type(resources, VIRTUAL_NETWORK):
+        network_id = _arm_id(network)
+        for inline in _sequence(_get(network.props, "subnets")):
+            if isinstance(inline, Mapping):
+                name = _text(inline, "name")
+                inline_id = _text(inline, "id") or (f"{network_id}/subnets/{name}" if network_id and name else None)
+                subnets.append(_Subnet(f"{_label(network)} subnet {name}", network.urn, inline, inline_id, name))
+    return subnets
+
+
+def _subnet_named_by(reference: str, subnet: _Subnet) -> bool:
+    if subnet.id is not None:
+        return _normalized_id(reference) == _normalized_id(subnet.id)
+    return subnet.name is not None and _normalized_id(reference).endswith(f"/subnets/{subnet.name.lower()}")
+
+
+def _delegated_for_integration(subnet: _Subnet) -> bool:
+    for delegation in _sequence(subnet.props.get("delegations")):
+        if isinstance(delegation, Mapping):
+            service = delegation.get("serviceName") or _get(delegation, "properties.serviceName")
+            if isinstance(service, str) and service.lower() in INTEGRATION_DELEGATIONS:
+                return True
+    return False
+
+
+def _integration_subnet_nat(resources: Sequence[PolicyResource]) -> Iterator[tuple[str, str | None]]:
+    subnets = _subnets(resources)
+    integration = [s for s in subnets if _delegated_for_integration(s)]
+    for site in _of_type(resources, *WEB_APPS):
+        reference = _text(site.props, "virtualNetworkSubnetId")
+        if reference is None:
+            continue
+        used = [s for s in subnets if _subnet_named_by(reference, s)]
+        if not used:
+            yield (
+                f"{_label(site)} sends its traffic into subnet {reference}, which is not part of this stack: its "
+                "egress path cannot be held to the NAT gateway",
+                site.urn,
+            )
+        integration += [s for s in used if s not in integration]
+    gateways = _of_type(resources, NAT_GATEWAY)
+    for subnet in integration:
+        nat = _get(subnet.props, "natGateway")
+        if not any(_identifies(nat, gateway) for gateway in gateways):
+            yield (
+                f"{subnet.label}: the integration subnet has no NAT gateway of this stack, so the app's egress has "
+                "no fixed, accountable path (default outbound access is off)",
+                subnet.urn,
+            )
+
+
+def _network_security_groups(resources: Sequence[PolicyResource]) -> Iterator[tuple[str, str | None]]:
+    groups = _of_type(resources, NETWORK_SECURITY_GROUP)
+    if not groups:
+        yield "the stack has no network security group: nothing filters traffic inside the VNet", None
+    for subnet in _subnets(resources):
+        nsg = _get(subnet.props, "networkSecurityGroup")
+        if not any(_identifies(nsg, group) for group in groups):
+            yield f"{subnet.label} is not guarded by a network security group of this stack", subnet.urn
+
+
+# --- stack: assembly -----------------------------------------------------------------------
+
+
+def stack_policy(name: str, description: str, check: StackCheck) -> StackValidationPolicy:
+    """A mandatory policy that runs `check` on every resource of the stack at once."""
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        for message, urn in check(args.resources):
+            report_violation(message, urn)
+
+    return StackValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    )
+
+
+STACK_POLICIES: list[StackValidationPolicy] = [
+    stack_policy(
+        "function-app-publishing-policies-present",
+        "Every site has its FTP and SCM basic-auth publishing policy resources.",
+        _publishing_policies_present,
+    ),
+    stack_policy(
+        "storage-private-endpoints-present",
+        "Every storage account has private endpoints, with private DNS, for blob, table and queue.",
+        _storage_private_endpoints,
+    ),
+    stack_policy(
+        "vault-private-endpoint-present",
+        "Every key vault has a private endpoint with private DNS.",
+        _vault_private_endpoint,
+    ),
+    stack_policy(
+        "vault-audit-logs-to-workspace",
+        "Every key vault sends its audit logs to the stack's Log Analytics workspace.",
+        _vault_audit_logs,
+    ),
+    stack_policy(
+        "storage-logs-to-workspace",
+        "Every storage account sends metrics, and blob, table and queue logs, to the stack's workspace.",
+        _storage_logs,
+    ),
+    stack_policy(
+        "storage-lifecycle-policy-present",
+        "Every storage account has a lifecycle policy named 'default' that deletes blobs.",
+        _lifecycle_policy,
+    ),
+    stack_policy(
+        "integration-subnet-nat-gateway",
+        "The Function App's integration subnet is in the stack and goes out through the stack's NAT gateway.",
+        _integration_subnet_nat,
+    ),
+    stack_policy(
+        "subnets-have-network-security-group",
+        "The stack has network security groups, and every subnet is guarded by one of them.",
+        _network_security_groups,
+    ),
+]
+
+# Everything the pack enforces: per-resource rules before each resource is created, stack rules
+# once the whole stack is known.
+POLICIES: list[Policy] = [*RESOURCE_POLICIES, *STACK_POLICIES]

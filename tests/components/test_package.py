@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from components import package
 from components.config import parse_config
 from components.package import (
     FIXED_TIMESTAMP,
+    MAX_CACHED_BUNDLES,
     SITE_PACKAGES,
     Bundle,
     BundleArgs,
@@ -324,3 +326,79 @@ def test_the_real_bundle_vendors_linux_wheels(tmp_path: Path) -> None:
     assert wheel_tags and "manylinux" in wheel_tags[0] and "x86_64" in wheel_tags[0]
     assert any(name.endswith(".cpython-311-x86_64-linux-gnu.so") for name in names)
     assert not any(name.endswith((".pyc", ".dll", ".dylib")) for name in names)
+
+
+# The cache: bounded, whatever the number of builds
+
+
+def _cached_zips(cache: Path) -> set[Path]:
+    return set((cache / "bundles").glob("function_code-*.zip"))
+
+
+def _age(path: Path, seconds: float) -> None:
+    at = time.time() - seconds
+    os.utime(path, (at, at))
+
+
+def test_the_cache_keeps_only_the_most_recently_used_bundles(
+    source_tree: Path, tmp_path: Path, wheelhouse: Path
+) -> None:
+    cache = tmp_path / "cache"
+    built = []
+    for index in range(MAX_CACHED_BUNDLES + 3):
+        bundle = _build(source_tree, cache, wheelhouse, HostHttpSettings(index + 1, 64))
+        # Explicit last-use times, oldest build first: the order cannot hinge on timestamp granularity.
+        _age(bundle.path, 10_000 - index)
+        built.append(bundle)
+    assert _cached_zips(cache) == {bundle.path for bundle in built[-MAX_CACHED_BUNDLES:]}
+
+    # Reusing the oldest cached zip makes it the most recently used: the next build evicts the one after it.
+    oldest_kept = len(built) - MAX_CACHED_BUNDLES
+    reused = _build(source_tree, cache, wheelhouse, HostHttpSettings(oldest_kept + 1, 64))
+    assert reused.path == built[oldest_kept].path
+    newest = _build(source_tree, cache, wheelhouse, HostHttpSettings(99, 64))
+    assert _cached_zips(cache) == {reused.path, newest.path, *(b.path for b in built[-MAX_CACHED_BUNDLES + 2 :])}
+    assert len(_cached_zips(cache)) == MAX_CACHED_BUNDLES
+    assert newest.sha256 == package.file_sha256(newest.path)
+
+
+def test_the_bundle_just_returned_is_never_pruned(tmp_path: Path) -> None:
+    bundles = tmp_path / "cache" / "bundles"
+    bundles.mkdir(parents=True)
+    zips = [bundles / f"function_code-{index:032d}.zip" for index in range(MAX_CACHED_BUNDLES + 2)]
+    for age, path in enumerate(zips):
+        path.write_bytes(b"PK")
+        _age(path, 100 + age)
+    # The oldest by last use, as after a clock step or a file system without usable times.
+    oldest = zips[-1]
+    package.prune_cache(tmp_path / "cache", keep=oldest)
+    assert _cached_zips(tmp_path / "cache") == {oldest, *zips[: MAX_CACHED_BUNDLES - 1]}
+
+
+def test_scratch_left_by_killed_builds_is_removed_after_an_hour(
+    source_tree: Path, tmp_path: Path, wheelhouse: Path
+) -> None:
+    cache = tmp_path / "cache"
+    first = _build(source_tree, cache, wheelhouse)
+    vendor_dir, bundles_dir = cache / "vendor", cache / "bundles"
+    stale = [vendor_dir / ".building-killed", bundles_dir / ".zip-killed"]
+    running = [vendor_dir / ".building-running", bundles_dir / ".zip-running"]
+    unrelated = bundles_dir / "notes.txt"
+    for directory in (stale[0], running[0]):
+        (directory / "site-packages" / "tinydep").mkdir(parents=True)
+        (directory / "site-packages" / "tinydep" / "__init__.py").write_text("VALUE = 42\n")
+    for scratch_file in (stale[1], running[1], unrelated):
+        scratch_file.write_bytes(b"partial")
+    for path in (*stale, unrelated):
+        _age(path, 2 * 3600)
+    for path in running:
+        _age(path, 30 * 60)
+    vendored = [path for path in vendor_dir.iterdir() if not path.name.startswith(".")]
+
+    second = _build(source_tree, cache, wheelhouse, HostHttpSettings(5, 50))
+
+    assert not any(path.exists() for path in stale)
+    assert all(path.exists() for path in running)
+    assert unrelated.exists()
+    assert all(path.is_dir() for path in vendored) and vendored
+    assert _cached_zips(cache) == {first.path, second.path}

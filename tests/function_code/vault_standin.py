@@ -61,7 +61,7 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
 
 
 class VaultState:
-    """Key versions (oldest first) and secrets; records every sign call."""
+    """Key versions (oldest first) and secrets; records every sign call and every authenticated request."""
 
     def __init__(self, key_name: str, versions: int) -> None:
         self.key_name = key_name
@@ -72,6 +72,10 @@ class VaultState:
         self.secrets: dict[str, str] = {}
         self.sign_calls: list[tuple[str, bytes]] = []
         self.unauthenticated_requests = 0
+        self.requests: list[tuple[str, str]] = []
+        # Set to answer every authenticated request with 403, as a vault whose firewall or role
+        # assignment changed does (a status the SDK does not retry).
+        self.refusing = False
 
     def add_version(self, version: str, created: int) -> None:
         self.versions[version] = ec.generate_private_key(ec.SECP256R1())
@@ -80,6 +84,10 @@ class VaultState:
     @property
     def latest(self) -> str:
         return max(self.created, key=self.created.__getitem__)
+
+    def version_listings(self) -> int:
+        """How often the key's versions were listed: once per (re-)read of the public keys."""
+        return self.requests.count(("GET", f"/keys/{self.key_name}/versions"))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -102,7 +110,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         self._raw_body = self.rfile.read(length) if length else b""
         if self.headers.get("Authorization") == f"Bearer {ACCESS_TOKEN}":
-            return True
+            self.server.state.requests.append((self.command, self.path.split("?")[0]))
+            if not self.server.state.refusing:
+                return True
+            self._reply(403, {"error": {"code": "Forbidden"}})
+            return False
         self.server.state.unauthenticated_requests += 1
         self._reply(401, {"error": {"code": "Unauthorized"}}, {"WWW-Authenticate": CHALLENGE})
         return False

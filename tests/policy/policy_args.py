@@ -4,6 +4,9 @@ The runtime receives a resource's inputs as a protobuf Struct (numbers become fl
 arrive wrapped in a signature envelope), decodes them with `deserialize_properties`, and wraps
 them in `unknown_checking_proxy` (read-only `Mapping`/`Sequence` proxies). This adapter takes the
 same road, with pulumi_policy's own functions, from a `RegisteredResource` of dev/offline.py.
+
+Stack policies get every resource at once, with its outputs rather than its inputs (the mocks'
+outputs are the inputs plus what Azure computes: `id`, `name`), and parents linked as objects.
 """
 
 from __future__ import annotations
@@ -11,17 +14,20 @@ from __future__ import annotations
 import asyncio
 import copy
 import inspect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2
 from pulumi_policy import (
     PolicyCustomTimeouts,
+    PolicyResource,
     PolicyResourceOptions,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Secret,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 from pulumi_policy.deserialize import deserialize_properties, serialize_properties
 from pulumi_policy.proxy import unknown_checking_proxy
@@ -54,9 +60,8 @@ def runtime_props(inputs: Mapping[str, Any], secret_paths: set[str] | None = Non
     return props
 
 
-def validation_args(resource: RegisteredResource, inputs: Mapping[str, Any] | None = None) -> ResourceValidationArgs:
-    """`ResourceValidationArgs` for `resource`, optionally with `inputs` in place of its own."""
-    options = PolicyResourceOptions(
+def _options(resource: RegisteredResource) -> PolicyResourceOptions:
+    return PolicyResourceOptions(
         protect=resource.protect,
         ignore_changes=[],
         delete_before_replace=None,
@@ -65,14 +70,32 @@ def validation_args(resource: RegisteredResource, inputs: Mapping[str, Any] | No
         additional_secret_outputs=[],
         parent=resource.parent or None,
     )
+
+
+def validation_args(resource: RegisteredResource, inputs: Mapping[str, Any] | None = None) -> ResourceValidationArgs:
+    """`ResourceValidationArgs` for `resource`, optionally with `inputs` in place of its own."""
     return ResourceValidationArgs(
         resource_type=resource.type,
         props=runtime_props(resource.inputs if inputs is None else inputs, resource.secret_inputs),
         urn=resource.urn,
         name=resource.name,
-        opts=options,
+        opts=_options(resource),
         provider=None,
     )
+
+
+def stack_validation_args(resources: Sequence[RegisteredResource]) -> StackValidationArgs:
+    """`StackValidationArgs` for a whole stack: every resource's outputs, parents and dependencies linked."""
+    by_urn = {
+        r.urn: PolicyResource(
+            r.type, runtime_props(r.outputs, r.secret_inputs), r.urn, r.name, _options(r), None, None, [], {}
+        )
+        for r in resources
+    }
+    for r in resources:
+        by_urn[r.urn].parent = by_urn.get(r.parent)
+        by_urn[r.urn].dependencies = [by_urn[d] for d in r.dependencies if d in by_urn]
+    return StackValidationArgs(list(by_urn.values()))
 
 
 @dataclass(frozen=True)
@@ -97,6 +120,19 @@ def violations(
         found.append(Violation(policy.name, urn or resource.urn, message))
 
     result = policy.validate(validation_args(resource, inputs), report_violation)
+    if inspect.isawaitable(result):
+        asyncio.run(result)
+    return found
+
+
+def stack_violations(policy: StackValidationPolicy, resources: Sequence[RegisteredResource]) -> list[Violation]:
+    """Run one stack policy's `validate` on a whole stack and collect what it reports."""
+    found: list[Violation] = []
+
+    def report_violation(message: str, urn: str | None = None) -> None:
+        found.append(Violation(policy.name, urn or "(the stack)", message))
+
+    result = policy.validate(stack_validation_args(resources), report_violation)
     if inspect.isawaitable(result):
         asyncio.run(result)
     return found

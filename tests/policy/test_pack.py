@@ -13,7 +13,7 @@ import eventstack_policies as rules
 import pulumi_policy
 import pytest
 import yaml
-from pulumi_policy import EnforcementLevel
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
 from components import config, identity
 from dev.offline import ROOT, ProgramRun
@@ -38,6 +38,13 @@ def test_the_entry_point_assembles_every_policy_of_the_module(monkeypatch: pytes
     (call,) = RecordedPack.calls
     assert call["enforcement_level"] is EnforcementLevel.MANDATORY
     assert [p.name for p in call["policies"]] == [p.name for p in rules.POLICIES]
+    # Both kinds reach the pack: the rules per resource and the rules over the whole stack.
+    assert {p.name for p in call["policies"] if isinstance(p, ResourceValidationPolicy)} == {
+        p.name for p in rules.RESOURCE_POLICIES
+    }
+    assert {p.name for p in call["policies"] if isinstance(p, StackValidationPolicy)} == {
+        p.name for p in rules.STACK_POLICIES
+    }
 
 
 def test_every_policy_is_mandatory_and_uniquely_named() -> None:

@@ -1,36 +1,64 @@
-"""Every policy against the real program (run under mocks), and against one-setting mutations of it."""
+"""Every policy against the real program (run under mocks), and against mutations of it: one setting
+of one resource for the per-resource rules, a resource removed or a link broken for the stack rules."""
 
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import pytest
-from eventstack_policies import POLICIES
+from eventstack_policies import POLICIES, RESOURCE_POLICIES, STACK_POLICIES
 from google.protobuf import json_format
 from pulumi.runtime import proto
-from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
+from pulumi_policy import EnforcementLevel, Policy, ResourceValidationPolicy, StackValidationPolicy
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-from dev.offline import ProgramRun
+from dev.offline import ProgramRun, RegisteredResource
 from tests.conftest import run_with
 from tests.policy.mutations import CASES, Case
-from tests.policy.policy_args import properties_struct, runtime_props, violations
+from tests.policy.policy_args import (
+    Violation,
+    properties_struct,
+    runtime_props,
+    stack_violations,
+    violations,
+)
+from tests.policy.stack_mutations import STACK_CASES, StackCase
 
-POLICIES_BY_NAME: dict[str, ResourceValidationPolicy] = {policy.name: policy for policy in POLICIES}
+POLICIES_BY_NAME: dict[str, Policy] = {policy.name: policy for policy in POLICIES}
+RESOURCE_POLICIES_BY_NAME: dict[str, ResourceValidationPolicy] = {policy.name: policy for policy in RESOURCE_POLICIES}
+STACK_POLICIES_BY_NAME: dict[str, StackValidationPolicy] = {policy.name: policy for policy in STACK_POLICIES}
+
+
+def _stack_findings(resources: list[RegisteredResource]) -> list[Violation]:
+    return [v for policy in STACK_POLICIES for v in stack_violations(policy, resources)]
 
 
 def test_the_dev_stack_passes_every_policy(dev_stack: ProgramRun) -> None:
-    found = [str(v) for resource in dev_stack.resources for policy in POLICIES for v in violations(policy, resource)]
-    assert found == []
+    found = [
+        str(v) for resource in dev_stack.resources for policy in RESOURCE_POLICIES for v in violations(policy, resource)
+    ]
+    assert found + [str(v) for v in _stack_findings(dev_stack.resources)] == []
+
+
+def test_the_pack_has_both_kinds_of_policy_and_nothing_else() -> None:
+    assert RESOURCE_POLICIES and STACK_POLICIES
+    assert [p.name for p in POLICIES] == [p.name for p in [*RESOURCE_POLICIES, *STACK_POLICIES]]
+    assert all(isinstance(p, ResourceValidationPolicy) for p in RESOURCE_POLICIES)
+    assert all(isinstance(p, StackValidationPolicy) for p in STACK_POLICIES)
 
 
 def test_every_policy_has_a_mutation_case() -> None:
-    assert sorted({case.policy for case in CASES}) == sorted(POLICIES_BY_NAME)
+    resource_cases = {case.policy for case in CASES}
+    stack_cases = {case.policy for case in STACK_CASES}
+    assert sorted(resource_cases) == sorted(RESOURCE_POLICIES_BY_NAME), "per-resource rules vs mutations.py"
+    assert sorted(stack_cases) == sorted(STACK_POLICIES_BY_NAME), "stack rules vs stack_mutations.py"
+    assert sorted(resource_cases | stack_cases) == sorted(POLICIES_BY_NAME)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_a_mutated_setting_is_refused(case: Case, dev_stack: ProgramRun) -> None:
-    policy = POLICIES_BY_NAME[case.policy]
+    policy = RESOURCE_POLICIES_BY_NAME[case.policy]
     resource = case.pick(dev_stack)
     assert violations(policy, resource) == [], "the unmutated resource must pass, or the case proves nothing"
 
@@ -41,6 +69,28 @@ def test_a_mutated_setting_is_refused(case: Case, dev_stack: ProgramRun) -> None
     found = violations(policy, resource, mutated)
     assert found, f"{case.policy} let through {resource.urn} with {case.what}"
     assert {v.policy for v in found} == {case.policy}
+
+
+@pytest.mark.parametrize("case", STACK_CASES, ids=lambda case: case.id)
+def test_a_stack_missing_a_resource_or_a_link_is_refused(case: StackCase, dev_stack: ProgramRun) -> None:
+    mutated = case.mutation(list(dev_stack.resources))
+    assert mutated != dev_stack.resources, "the mutation changed nothing"
+
+    found = _stack_findings(mutated)
+    assert found, f"{case.policy} let through a stack with {case.what}"
+    # Only the rule the case is about objects: each rule guards its own link.
+    assert {v.policy for v in found} == {case.policy}, [str(v) for v in found]
+
+
+def test_stack_rules_link_by_name_while_ids_are_not_known(dev_stack: ProgramRun) -> None:
+    """Without ids (Azure has not assigned them), the names the resources were given tie them together.
+
+    Auto-named resources keep `name`: the provider settles an auto-name before the preview.
+    """
+    without_ids = [replace(r, outputs={k: v for k, v in r.outputs.items() if k != "id"}) for r in dev_stack.resources]
+    assert [str(v) for v in _stack_findings(without_ids)] == []
+    no_lifecycle = [r for r in without_ids if r.type != "azure-native:storage:ManagementPolicy"]
+    assert {v.policy for v in _stack_findings(no_lifecycle)} == {"storage-lifecycle-policy-present"}
 
 
 def test_props_reach_policies_the_way_the_runtime_wraps_them() -> None:
@@ -80,6 +130,39 @@ def test_the_policy_runtime_refuses_a_mutation_as_mandatory(dev_stack: ProgramRu
     ]
 
 
+def _analyze_stack(servicer: _PolicyAnalyzerServicer, resources: list[RegisteredResource]) -> list[dict]:
+    request = proto.AnalyzeStackRequest(
+        resources=[
+            proto.AnalyzerResource(
+                type=r.type,
+                urn=r.urn,
+                name=r.name,
+                properties=properties_struct(r.outputs, r.secret_inputs),
+                parent=r.parent,
+                dependencies=r.dependencies,
+            )
+            for r in resources
+        ]
+    )
+    response = servicer.AnalyzeStack(request, None)
+    return [json_format.MessageToDict(d) for d in response.diagnostics]
+
+
+def test_the_policy_runtime_runs_the_stack_rules_on_the_dev_stack_and_finds_nothing(dev_stack: ProgramRun) -> None:
+    servicer = _PolicyAnalyzerServicer("eventstack-policies", "1.0.0", list(POLICIES), EnforcementLevel.MANDATORY)
+    assert _analyze_stack(servicer, dev_stack.resources) == []
+
+
+def test_the_policy_runtime_refuses_a_missing_resource_as_mandatory(dev_stack: ProgramRun) -> None:
+    servicer = _PolicyAnalyzerServicer("eventstack-policies", "1.0.0", list(POLICIES), EnforcementLevel.MANDATORY)
+    without_nat = [r for r in dev_stack.resources if r.type != "azure-native:network:NatGateway"]
+    diagnostics = _analyze_stack(servicer, without_nat)
+    subnet = next(r for r in dev_stack.of_type("azure-native:network:Subnet") if "integration" in r.name)
+    assert [(d["policyName"], d["enforcementLevel"], d["urn"]) for d in diagnostics] == [
+        ("integration-subnet-nat-gateway", "MANDATORY", subnet.urn)
+    ]
+
+
 def test_a_stack_at_the_config_limits_still_passes() -> None:
     """The pack refuses no configuration the program accepts: operators meet one set of limits."""
     run = run_with(
@@ -89,5 +172,5 @@ def test_a_stack_at_the_config_limits_still_passes() -> None:
         maxOutstandingRequests=1000,
         location="swedencentral",
     )
-    found = [str(v) for resource in run.resources for policy in POLICIES for v in violations(policy, resource)]
-    assert found == []
+    found = [str(v) for resource in run.resources for policy in RESOURCE_POLICIES for v in violations(policy, resource)]
+    assert found + [str(v) for v in _stack_findings(run.resources)] == []

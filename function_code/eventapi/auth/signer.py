@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -16,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
+
+log = logging.getLogger(__name__)
 
 # P-256 coordinates and signature halves are 32 bytes each (RFC 7518 section 3.4).
 _P256_BYTES = 32
@@ -168,8 +171,21 @@ class KeyVaultSigner:
         return dict(keys)
 
     def refresh_public_keys(self) -> bool:
+        from azure.core.exceptions import AzureError
+
         with self._lock:
-            if self._keys is not None and time.monotonic() - self._read_at < _KEY_REFRESH_INTERVAL_SECONDS:
+            now = time.monotonic()
+            if self._keys is not None and now - self._read_at < _KEY_REFRESH_INTERVAL_SECONDS:
                 return False
-            self._load()
+            if self._keys is None:
+                self._load()
+                return True
+            # The attempt counts, not only a success: a vault that refuses is asked again after the
+            # interval, not once per request, and the keys already read keep verifying meanwhile.
+            self._read_at = now
+            try:
+                self._load()
+            except AzureError as error:
+                log.warning("re-reading the signing key's versions failed (%s)", type(error).__name__)
+                return False
             return True
