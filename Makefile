@@ -10,6 +10,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# The function's dependencies, vendored for Linux once per requirements file (build/ is a cache).
+VENDOR_STAMP := build/package/.vendored
 
 .PHONY: install lint typecheck test unit security preview local bench clean
 
@@ -22,7 +24,11 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(PY_STAMP) $(NODE_STAMP)
+$(VENDOR_STAMP): function_code/requirements.txt $(PY_STAMP)
+	$(PY) -m components.package
+	mkdir -p $(dir $@) && touch $@
+
+install: $(PY_STAMP) $(NODE_STAMP) $(VENDOR_STAMP)
 
 lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check .
@@ -39,7 +45,7 @@ test: install lint typecheck unit
 security: install
 	$(PY) -m pytest tests/security tests/policy
 
-preview: $(PY_STAMP)
+preview: $(PY_STAMP) $(VENDOR_STAMP)
 	$(PY) -m dev.preview $(ARGS)
 
 local: install

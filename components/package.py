@@ -342,3 +342,18 @@ def build_bundle(args: BundleArgs) -> Bundle:
         write_zip(contents, destination)
     prune_cache(args.cache_dir, keep=destination)
     return Bundle(path=destination, sha256=file_sha256(destination), size_bytes=destination.stat().st_size)
+
+
+def main() -> int:
+    """`python -m components.package`: vendor the dependencies into the cache ahead of a run.
+
+    `make install` calls it, so that the first `make preview` or `pulumi preview` after an
+    install does not wait for the index.
+    """
+    site_packages = vendor_dependencies(SOURCE_DIR / REQUIREMENTS, DEFAULT_CACHE_DIR)
+    print(f"dependencies for Linux/CPython {TARGET_PYTHON} vendored in {site_packages.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -402,3 +402,13 @@ def test_scratch_left_by_killed_builds_is_removed_after_an_hour(
     assert unrelated.exists()
     assert all(path.is_dir() for path in vendored) and vendored
     assert _cached_zips(cache) == {first.path, second.path}
+
+
+def test_the_vendor_command_fills_the_cache_a_preview_then_reuses(capsys: pytest.CaptureFixture[str]) -> None:
+    from components.package import DEFAULT_CACHE_DIR, REQUIREMENTS, SOURCE_DIR, main, vendor_dependencies
+
+    assert main() == 0
+    out = capsys.readouterr().out
+    vendored = vendor_dependencies(SOURCE_DIR / REQUIREMENTS, DEFAULT_CACHE_DIR)
+    assert str(vendored.relative_to(ROOT)) in out
+    assert (vendored / "fastapi").is_dir()
