@@ -48,7 +48,7 @@ security: install
 preview: $(PY_STAMP) $(VENDOR_STAMP)
 	$(PY) -m dev.preview $(ARGS)
 
-local: install
+local: $(PY_STAMP) $(NODE_STAMP)
 	$(PY) -m dev.local
 
 bench: install
