@@ -8,7 +8,7 @@ import os
 from fastapi import FastAPI
 
 from eventapi.errors import register_error_handlers
-from eventapi.guard import BodyGuard, ConcurrencyGuard, ErrorShield
+from eventapi.guard import BodyGuard, ConcurrencyGuard, ErrorShield, SecurityHeaders
 from eventapi.routes import auth, health, lights, me, privacy
 from eventapi.services import Services, build_services
 from eventapi.settings import MAX_BODY_BYTES, load_settings
@@ -55,6 +55,8 @@ def create_app(services: Services) -> FastAPI:
         max_outstanding=settings.max_outstanding_requests,
     )
     app.add_middleware(ErrorShield)
+    # Outermost, so that the guards' 413/415/429 and the shield's 500 carry the headers too.
+    app.add_middleware(SecurityHeaders, docs_path=f"{API_PREFIX}/docs")
     return app
 
 

@@ -34,6 +34,43 @@ async def send_problem(send: Send, status: int, error: str, headers: tuple[tuple
     await send({"type": "http.response.body", "body": body})
 
 
+# On every response: tokens and personal data are never cached; nothing is sniffed, framed or
+# followed by a referrer; browsers stay on HTTPS (the platform serves HTTPS only).
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"strict-transport-security", b"max-age=31536000"),
+)
+# JSON needs no content of any kind; the interactive docs page loads Swagger UI, so it only
+# refuses to be framed.
+API_CONTENT_SECURITY_POLICY = b"default-src 'none'; frame-ancestors 'none'"
+DOCS_CONTENT_SECURITY_POLICY = b"frame-ancestors 'none'"
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS and a content security policy to every HTTP response."""
+
+    def __init__(self, app: ASGIApp, docs_path: str) -> None:
+        self.app = app
+        self.docs_path = docs_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = DOCS_CONTENT_SECURITY_POLICY if scope.get("path") == self.docs_path else API_CONTENT_SECURITY_POLICY
+        extra = (*SECURITY_HEADERS, (b"content-security-policy", policy))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *(h for h in extra if h[0] not in present)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 class ErrorShield:
     """The last line: an unexpected exception becomes a generic 500 without internals, logged by type only."""
 
