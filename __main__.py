@@ -2,12 +2,14 @@
 
 import pulumi
 
-from components.config import ConfigError, load_config
+from components.config import ConfigError, current_run_kind, load_config
+from components.providers import ProvidersNotRegisteredError, require_registered_providers
 from components.stack import EventStack
 
 try:
     config = load_config()
-except ConfigError as error:
+    require_registered_providers(current_run_kind())
+except (ConfigError, ProvidersNotRegisteredError) as error:
     # A RunError prints the message alone: the operator needs the key, not a traceback.
     raise pulumi.RunError(str(error)) from error
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Literal, cast
 
 NAMESPACE = "eventstack"
@@ -59,6 +60,14 @@ SIGNING_KEY_ROTATION_DAYS = IntRange(7, 365, "Key Vault rotation policy for the 
 # 30 days is the shortest retention a PerGB2018 workspace accepts.
 LOG_RETENTION_DAYS = IntRange(30, 90, "Log Analytics retention; logs hold no personal data")
 BLOB_SOFT_DELETE_DAYS = IntRange(1, 7, "deleted blobs may hold personal data: keep it short")
+# Operator alerts and the budget (components/alerts.py).
+ALERT_HTTP_5XX_PERCENT = IntRange(1, 50, "share of requests answered 5xx in 5 minutes that pages the owner")
+ALERT_HTTP_429_PER_MINUTE = IntRange(1, 100_000, "429 answers per minute, sustained 15 minutes, that page the owner")
+ALERT_KEY_VAULT_FAILURES_PER_5_MINUTES = IntRange(1, 100_000, "throttled or failed Key Vault requests in 5 minutes")
+# The purge timer runs every 15 minutes; a log alert looks back at most 2 days.
+ALERT_PURGE_MISSED_HOURS = IntRange(1, 48, "hours without a successful retention purge before the owner is paged")
+ALERT_WAF_BLOCKS_PER_5_MINUTES = IntRange(1, 10_000_000, "requests the WAF blocks in 5 minutes before paging")
+BUDGET_AMOUNT = IntRange(10, 1_000_000, "monthly cost budget of the resource group, in the billing currency")
 INSTANCE_MEMORY_MB: tuple[int, ...] = (512, 2048, 4096)
 KEY_VAULT_SKUS: tuple[str, ...] = ("standard", "premium")
 # Flex Consumption needs at least a /27 for its integration subnet; a private endpoint
@@ -98,6 +107,13 @@ CONFIG_KEYS: tuple[str, ...] = (
     "signingKeyRotationDays",
     "logRetentionDays",
     "blobSoftDeleteDays",
+    # Operator: alert thresholds and the budget (components/alerts.py).
+    "alertHttp5xxPercent",
+    "alertHttp429PerMinute",
+    "alertKeyVaultFailuresPer5Minutes",
+    "alertPurgeMissedHours",
+    "alertWafBlocksPer5Minutes",
+    "budgetAmount",
 )
 
 
@@ -142,6 +158,12 @@ class StackConfig:
     signing_key_rotation_days: int
     log_retention_days: int
     blob_soft_delete_days: int
+    alert_http_5xx_percent: int
+    alert_http_429_per_minute: int
+    alert_key_vault_failures_per_5_minutes: int
+    alert_purge_missed_hours: int
+    alert_waf_blocks_per_5_minutes: int
+    budget_amount: int
 
     @property
     def data_delete_by(self) -> datetime:
@@ -295,6 +317,14 @@ def parse_config(values: Mapping[str, str | None], stack: str) -> StackConfig:
         signing_key_rotation_days=_int(values, "signingKeyRotationDays", SIGNING_KEY_ROTATION_DAYS),
         log_retention_days=_int(values, "logRetentionDays", LOG_RETENTION_DAYS),
         blob_soft_delete_days=_int(values, "blobSoftDeleteDays", BLOB_SOFT_DELETE_DAYS),
+        alert_http_5xx_percent=_int(values, "alertHttp5xxPercent", ALERT_HTTP_5XX_PERCENT),
+        alert_http_429_per_minute=_int(values, "alertHttp429PerMinute", ALERT_HTTP_429_PER_MINUTE),
+        alert_key_vault_failures_per_5_minutes=_int(
+            values, "alertKeyVaultFailuresPer5Minutes", ALERT_KEY_VAULT_FAILURES_PER_5_MINUTES
+        ),
+        alert_purge_missed_hours=_int(values, "alertPurgeMissedHours", ALERT_PURGE_MISSED_HOURS),
+        alert_waf_blocks_per_5_minutes=_int(values, "alertWafBlocksPer5Minutes", ALERT_WAF_BLOCKS_PER_5_MINUTES),
+        budget_amount=_int(values, "budgetAmount", BUDGET_AMOUNT),
     )
 
 
@@ -312,4 +342,111 @@ def load_config() -> StackConfig:
     values: dict[str, str | None] = {
         key[len(prefix) :]: runtime_config.get_config(key) for key in present if key.startswith(prefix)
     }
-    return parse_config({k: v for k, v in values.items() if v is not None}, pulumi.get_stack())
+    config = parse_config({k: v for k, v in values.items() if v is not None}, pulumi.get_stack())
+    check_deployable(config, current_run_kind(), datetime.now(UTC))
+    return config
+
+
+# --- what only Azure would refuse, or what would only fail after deployment ------------------
+#
+# `parse_config` checks shapes, for every run. The checks below need the real world: a GitHub
+# OAuth app that exists, a mailbox that receives alerts, an event that has not ended. The dev
+# stack's placeholders keep mocked runs (tests, `make preview`, `make diagram`) working, so these
+# checks apply only when the program talks to a real Pulumi engine.
+
+
+class RunKind(Enum):
+    """Who is running the program: Pulumi's mocks, or the engine for `pulumi preview` / `pulumi up`."""
+
+    MOCKED = "mocked"
+    PREVIEW = "preview"
+    DEPLOY = "deploy"
+
+
+def current_run_kind() -> RunKind:
+    """Tell a mocked run from a real one by the resource monitor the runtime was given.
+
+    Only `pulumi.runtime.set_mocks` installs a `MockMonitor`; the engine hands the program a gRPC
+    stub. No environment variable or config key is involved, so a real `pulumi up` cannot be
+    talked into skipping the checks.
+    """
+    from pulumi.runtime import settings
+    from pulumi.runtime.mocks import MockMonitor
+
+    if isinstance(settings.get_monitor(), MockMonitor):
+        return RunKind.MOCKED
+    return RunKind.PREVIEW if settings.is_dry_run() else RunKind.DEPLOY
+
+
+# RFC 2606 / RFC 6761: names that can never receive mail or serve a site.
+RESERVED_DOMAINS: frozenset[str] = frozenset({"example.com", "example.org", "example.net"})
+RESERVED_TLDS: frozenset[str] = frozenset({"example", "test", "invalid", "localhost", "local"})
+# What GitHub issues: OAuth apps `Ov23li` + 14 characters (older ones: 20 hex digits); GitHub
+# Apps `Iv23li` + 14 characters (older ones: `Iv1.` + 16 hex digits).
+GITHUB_ISSUED_CLIENT_ID = re.compile(r"^(?:(?:Ov23li|Iv23li)[A-Za-z0-9]{14}|Iv1\.[0-9a-f]{16}|[0-9a-f]{20})$")
+PLACEHOLDER_WORDS: tuple[str, ...] = ("placeholder", "example", "changeme", "replace")
+
+
+def is_reserved_domain(host: str) -> bool:
+    """True for example.com/.org/.net and their subdomains, and the reserved TLDs."""
+    host = host.lower().rstrip(".")
+    if host.rsplit(".", 1)[-1] in RESERVED_TLDS:
+        return True
+    return any(host == domain or host.endswith("." + domain) for domain in RESERVED_DOMAINS)
+
+
+def _check_github_client_id(value: str) -> None:
+    lowered = value.lower()
+    if any(word in lowered for word in PLACEHOLDER_WORDS) or not GITHUB_ISSUED_CLIENT_ID.fullmatch(value):
+        raise ConfigError(
+            "githubClientId",
+            value,
+            "the client id GitHub shows on your OAuth app's page (Ov23li followed by 14 letters or digits); "
+            "a placeholder deploys an app that refuses every sign-in",
+        )
+
+
+def _check_owner(value: str) -> None:
+    if is_reserved_domain(value.rsplit("@", 1)[-1]):
+        raise ConfigError(
+            "owner",
+            value,
+            "a mailbox that receives mail: alerts and budget notices go to it, and example or reserved "
+            "domains (RFC 2606) never deliver",
+        )
+
+
+def _check_cors_origins(values: tuple[str, ...]) -> None:
+    for origin in values:
+        host = origin.removeprefix("https://").split(":", 1)[0]
+        if is_reserved_domain(host):
+            raise ConfigError(
+                "corsOrigins",
+                json.dumps(list(values)),
+                f"origins a browser can load; {origin} is on a reserved domain (RFC 2606) that never serves a page",
+            )
+
+
+def _check_event_not_over(config: StackConfig, now: datetime) -> None:
+    if config.event_ends_at <= now:
+        raise ConfigError(
+            "eventEndsAt",
+            config.event_ends_at.strftime(UTC_FORMAT),
+            f"a time after now ({now.strftime(UTC_FORMAT)}): the event is over and its data is due for "
+            "deletion; an ended event needs `pulumi destroy`, not `pulumi up`",
+        )
+
+
+def check_deployable(config: StackConfig, kind: RunKind, now: datetime) -> None:
+    """Refuse what parses but cannot work in Azure; a mocked run skips these checks.
+
+    `pulumi preview` gets every check but the event's end, so that a stack can still be previewed
+    after its event (before `pulumi destroy`); `pulumi up` gets them all.
+    """
+    if kind is RunKind.MOCKED:
+        return
+    _check_github_client_id(config.github_client_id)
+    _check_owner(config.owner)
+    _check_cors_origins(config.cors_origins)
+    if kind is RunKind.DEPLOY:
+        _check_event_not_over(config, now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import resources
 
+from components.alerts import Alerts, AlertsArgs, budget_start_now
 from components.config import StackConfig
 from components.function_app import FunctionApp, FunctionAppArgs, function_app_name
 from components.identity import Identities, IdentitiesArgs
@@ -28,6 +29,8 @@ class EventStack(pulumi.ComponentResource):
     function_app_name: pulumi.Output[str]
     app_url: pulumi.Output[str]
     jwks_url: pulumi.Output[str]
+    # The edge's Front Door profile, when the stack builds one: it turns the WAF alert on.
+    front_door_profile_id: pulumi.Output[str] | None = None
 
     def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eventstack:index:EventStack", name, None, opts)
@@ -149,6 +152,20 @@ class EventStack(pulumi.ComponentResource):
         self.function_app_name = self.function_app.app_name
         self.app_url = self.function_app.app_url
         self.jwks_url = self.function_app.jwks_url
+
+        self.alerts = Alerts(
+            f"{name}-alerts",
+            AlertsArgs(
+                config=config,
+                resource_group_name=group.name,
+                resource_group_id=group.id,
+                workspace_id=self.monitoring.workspace_id,
+                budget_start=budget_start_now(),
+                tags=tags,
+                front_door_profile_id=self.front_door_profile_id,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
         self.register_outputs(
             {

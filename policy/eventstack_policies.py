@@ -1124,3 +1124,9 @@ STACK_POLICIES: list[StackValidationPolicy] = [
 # Everything the pack enforces: per-resource rules before each resource is created, stack rules
 # once the whole stack is known.
 POLICIES: list[Policy] = [*RESOURCE_POLICIES, *STACK_POLICIES]
+
+# The operator's resource types (alerts, action group): policy/operator_policies.py.
+from operator_policies import OPERATOR_GLOBAL_LOCATION_TYPES, OPERATOR_TAGGABLE_TYPES  # noqa: E402
+
+GLOBAL_LOCATION_TYPES = GLOBAL_LOCATION_TYPES | OPERATOR_GLOBAL_LOCATION_TYPES
+TAGGABLE_TYPES = TAGGABLE_TYPES | OPERATOR_TAGGABLE_TYPES

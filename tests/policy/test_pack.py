@@ -78,7 +78,9 @@ def _imported_modules(path: Path) -> set[str]:
 
 def test_the_policies_depend_on_nothing_they_guard() -> None:
     allowed = {"__future__", "re", "collections", "dataclasses", "datetime", "typing", "pulumi_policy"}
-    assert _imported_modules(PACK / "eventstack_policies.py") <= allowed
+    # The pack's own modules may import each other; nothing of the program.
+    assert _imported_modules(PACK / "eventstack_policies.py") <= allowed | {"operator_policies"}
+    assert _imported_modules(PACK / "operator_policies.py") <= allowed
     assert _imported_modules(PACK / "__main__.py") <= {"pulumi_policy", "eventstack_policies"}
 
 
