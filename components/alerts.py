@@ -211,21 +211,26 @@ class Alerts(pulumi.ComponentResource):
                 scopes=[args.front_door_profile_id],
                 evaluation_frequency="PT1M",
                 window_size=FIVE_MINUTES,
-                criteria={
-                    "odata_type": "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
-                    "all_of": [
-                        {
-                            "criterion_type": "StaticThresholdCriterion",
-                            "name": "waf-blocks",
-                            "metric_namespace": WAF_METRIC_NAMESPACE,
-                            "metric_name": WAF_METRIC_NAME,
-                            "dimensions": [{"name": "Action", "operator": "Include", "values": [WAF_BLOCK_ACTION]}],
-                            "operator": "GreaterThan",
-                            "threshold": config.alert_waf_blocks_per_5_minutes,
-                            "time_aggregation": "Total",
-                        }
+                # A union-typed input: only the typed Args classes get Azure's property names.
+                criteria=monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
+                    odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
+                    all_of=[
+                        monitor.MetricCriteriaArgs(
+                            criterion_type="StaticThresholdCriterion",
+                            name="waf-blocks",
+                            metric_namespace=WAF_METRIC_NAMESPACE,
+                            metric_name=WAF_METRIC_NAME,
+                            dimensions=[
+                                monitor.MetricDimensionArgs(
+                                    name="Action", operator="Include", values=[WAF_BLOCK_ACTION]
+                                )
+                            ],
+                            operator="GreaterThan",
+                            threshold=config.alert_waf_blocks_per_5_minutes,
+                            time_aggregation="Total",
+                        )
                     ],
-                },
+                ),
                 actions=[{"action_group_id": group.id}],
                 auto_mitigate=True,
                 tags=tags,

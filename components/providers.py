@@ -74,14 +74,18 @@ def _subscription_id() -> str:
 
 def require_registered_providers(
     kind: RunKind,
-    read: RegistrationReader = read_registrations,
-    subscription_id: Callable[[], str] = _subscription_id,
+    read: RegistrationReader | None = None,
+    subscription_id: Callable[[], str] | None = None,
 ) -> None:
-    """Stop a real run whose subscription lacks a namespace; a mocked run has nothing to check."""
+    """Stop a real run whose subscription lacks a namespace; a mocked run has nothing to check.
+
+    `read` and `subscription_id` default to ARM and the provider's client config, looked up at
+    call time.
+    """
     if kind is RunKind.MOCKED:
         return
-    subscription = subscription_id()
-    missing = unregistered(read(subscription))
+    subscription = (subscription_id or _subscription_id)()
+    missing = unregistered((read or read_registrations)(subscription))
     if missing:
         raise ProvidersNotRegisteredError(
             f"subscription {subscription} has not registered {', '.join(missing)}; "

@@ -8,7 +8,16 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
-from components.config import CONFIG_KEYS, ConfigError, StackConfig, parse_config
+from components.config import (
+    CONFIG_KEYS,
+    ConfigError,
+    RunKind,
+    StackConfig,
+    check_deployable,
+    current_run_kind,
+    is_reserved_domain,
+    parse_config,
+)
 from dev.offline import ROOT, stack_config
 
 
@@ -78,6 +87,16 @@ BAD_VALUES: list[tuple[str, str]] = [
     ("logRetentionDays", "91"),
     ("blobSoftDeleteDays", "0"),
     ("blobSoftDeleteDays", "30"),
+    # Operator: alert thresholds and the budget.
+    ("alertHttp5xxPercent", "0"),
+    ("alertHttp5xxPercent", "51"),
+    ("alertHttp429PerMinute", "0"),
+    ("alertKeyVaultFailuresPer5Minutes", "0"),
+    ("alertPurgeMissedHours", "0"),
+    ("alertPurgeMissedHours", "49"),  # longer than a log alert looks back
+    ("alertWafBlocksPer5Minutes", "0"),
+    ("budgetAmount", "9"),
+    ("budgetAmount", "1e3"),
 ]
 
 
@@ -169,4 +188,132 @@ def test_the_program_refuses_bad_config_before_registering_anything(key: str, va
     monitor = RecordingMonitor(StackMocks())
     with pytest.raises(pulumi.RunError, match=f"eventstack:{key}"):
         run_program("dev", {key: value}, monitor=monitor)
+    assert monitor.registered == []
+
+
+# --- deploy-time checks: what only a real deployment refuses ----------------------------------
+
+NOW = datetime(2027, 6, 1, 12, tzinfo=UTC)
+REAL_CLIENT_ID = "Ov23liA1b2C3d4E5f6G7"
+REAL_VALUES = {"githubClientId": REAL_CLIENT_ID, "owner": "events@contoso.eu"}
+
+
+def _deployable(**changes: str | None) -> StackConfig:
+    return parse_config(dev_values(**{**REAL_VALUES, **changes}), "dev")
+
+
+@pytest.mark.parametrize("kind", [RunKind.PREVIEW, RunKind.DEPLOY])
+def test_a_real_configuration_passes_every_deploy_check(kind: RunKind) -> None:
+    check_deployable(_deployable(), kind, NOW)
+
+
+@pytest.mark.parametrize("client_id", ["Iv1.0123456789abcdef", "0123456789abcdef0123", "Iv23liZZ99yy88XX77ww"])
+def test_every_client_id_shape_github_issues_is_accepted(client_id: str) -> None:
+    check_deployable(_deployable(githubClientId=client_id), RunKind.DEPLOY, NOW)
+
+
+DEPLOY_REFUSALS: list[tuple[str, str]] = [
+    ("githubClientId", "Ov23liPlaceholder00"),  # the dev stack's placeholder
+    ("githubClientId", "Ov23liPlaceholder000"),  # the right shape, still a placeholder
+    ("githubClientId", "Ov23liA1b2C3d4"),  # cut short
+    ("githubClientId", "my.oauth.app.id"),
+    ("owner", "conference-team@example.org"),
+    ("owner", "ops@mail.example.com"),
+    ("owner", "ops@example.net"),
+    ("owner", "ops@events.test"),
+    ("owner", "ops@host.invalid"),
+    ("corsOrigins", '["https://wall.example.org"]'),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), DEPLOY_REFUSALS)
+@pytest.mark.parametrize("kind", [RunKind.PREVIEW, RunKind.DEPLOY])
+def test_what_cannot_work_in_azure_is_refused_by_name(kind: RunKind, key: str, value: str) -> None:
+    config = _deployable(**{key: value})
+    with pytest.raises(ConfigError) as raised:
+        check_deployable(config, kind, NOW)
+    assert raised.value.key == f"eventstack:{key}"
+    assert "expected" in str(raised.value)
+
+
+@pytest.mark.parametrize(("key", "value"), DEPLOY_REFUSALS)
+def test_a_mocked_run_accepts_placeholders_and_example_domains(key: str, value: str) -> None:
+    check_deployable(_deployable(**{key: value}), RunKind.MOCKED, NOW)
+
+
+def test_an_ended_event_is_refused_by_pulumi_up_only() -> None:
+    config = _deployable(eventEndsAt="2027-05-31T18:00:00Z")
+    with pytest.raises(ConfigError, match="eventstack:eventEndsAt = '2027-05-31T18:00:00Z'"):
+        check_deployable(config, RunKind.DEPLOY, NOW)
+    check_deployable(config, RunKind.PREVIEW, NOW)
+    check_deployable(config, RunKind.MOCKED, NOW)
+
+
+def test_the_dev_stack_file_is_for_mocked_runs_only() -> None:
+    config = parse_config(dev_values(), "dev")
+    check_deployable(config, RunKind.MOCKED, NOW)
+    with pytest.raises(ConfigError, match="eventstack:githubClientId"):
+        check_deployable(config, RunKind.DEPLOY, NOW)
+
+
+@pytest.mark.parametrize(
+    ("host", "reserved"),
+    [
+        ("example.org", True),
+        ("EXAMPLE.com", True),
+        ("wall.example.net", True),
+        ("site.localhost", True),
+        ("example.eu", False),
+        ("notexample.org", False),
+        ("contoso.eu", False),
+    ],
+)
+def test_reserved_domains_are_those_of_rfc_2606(host: str, reserved: bool) -> None:
+    assert is_reserved_domain(host) is reserved
+
+
+# --- telling a mocked run from a real one ----------------------------------------------------
+
+
+def _engine_like_settings(dry_run: bool) -> None:
+    """The runtime as the engine sets it up: a gRPC stub (here any non-mock object) as monitor."""
+    import pulumi
+    from pulumi.runtime import settings
+
+    settings.configure(
+        settings.Settings(project="eventstack", stack="dev", monitor=object(), engine=None, dry_run=dry_run)
+    )
+    assert not isinstance(pulumi.runtime.settings.get_monitor(), pulumi.runtime.mocks.MockMonitor)
+
+
+def test_the_test_mocks_are_a_mocked_run() -> None:
+    assert current_run_kind() is RunKind.MOCKED
+
+
+@pytest.mark.parametrize(("dry_run", "kind"), [(True, RunKind.PREVIEW), (False, RunKind.DEPLOY)])
+def test_an_engine_run_is_a_preview_or_a_deployment(dry_run: bool, kind: RunKind) -> None:
+    _engine_like_settings(dry_run)
+    assert current_run_kind() is kind
+
+
+def test_the_mocked_dev_stack_runs_with_its_placeholders() -> None:
+    from dev.offline import run_program
+
+    run = run_program("dev")
+    assert run.one("azure-native:monitor:ActionGroup").get("emailReceivers.0.emailAddress") == (
+        "conference-team@example.org"
+    )
+
+
+def test_a_real_run_refuses_the_placeholder_before_registering_anything(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole program, with the run kind a real `pulumi up` would see."""
+    import pulumi
+
+    from components import config as config_module
+    from dev.offline import RecordingMonitor, StackMocks, run_program
+
+    monkeypatch.setattr(config_module, "current_run_kind", lambda: RunKind.DEPLOY)
+    monitor = RecordingMonitor(StackMocks())
+    with pytest.raises(pulumi.RunError, match="eventstack:githubClientId"):
+        run_program("dev", monitor=monitor)
     assert monitor.registered == []
