@@ -4,6 +4,7 @@
 #   make preview   offline dry run of what `pulumi up` would create
 #   make security  the attack suites and policy tests alone
 #   make bench     benchmarks (ratios measured in one run)
+#   make diagram   regenerate the architecture diagram (docs/architecture.mmd, README)
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -13,7 +14,7 @@ NODE_STAMP := node_modules/.installed
 # The function's dependencies, vendored for Linux once per requirements file (build/ is a cache).
 VENDOR_STAMP := build/package/.vendored
 
-.PHONY: install lint typecheck test unit security preview local bench clean
+.PHONY: install lint typecheck test unit security preview local bench clean diagram
 
 $(PY_STAMP): requirements.txt requirements-dev.txt function_code/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,3 +57,7 @@ bench: install
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache build .local
+
+# The architecture diagram (docs/architecture.mmd and the README's copy), from a mocked run.
+diagram: $(PY_STAMP) $(VENDOR_STAMP)
+	$(PY) -m dev.diagram

@@ -121,7 +121,7 @@ def test_the_budget_watches_the_resource_group_and_mails_the_owner_at_50_80_100(
     budget = dev_stack.one(BUDGET)
     group = dev_stack.one("azure-native:resources:ResourceGroup")
     assert budget.inputs["scope"] == group.id
-    assert budget.inputs["amount"] == 1500
+    assert budget.inputs["amount"] == 500
     assert budget.inputs["timeGrain"] == "Monthly"
     notifications = budget.inputs["notifications"]
     assert sorted(n["threshold"] for n in notifications.values()) == [50, 80, 100]
