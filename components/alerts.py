@@ -136,15 +136,16 @@ class Alerts(pulumi.ComponentResource):
             periods: int = 1,
             severity: int = SEVERITY_ERROR,
         ) -> monitor.ScheduledQueryRule:
-            condition: dict[str, object] = {
-                "query": query,
-                "time_aggregation": "Maximum" if measure else "Count",
-                "operator": operator,
-                "threshold": threshold,
-                "failing_periods": {"number_of_evaluation_periods": periods, "min_failing_periods_to_alert": periods},
-            }
-            if measure:
-                condition["metric_measure_column"] = measure
+            condition = monitor.ConditionArgs(
+                query=query,
+                time_aggregation="Maximum" if measure else "Count",
+                metric_measure_column=measure,
+                operator=operator,
+                threshold=threshold,
+                failing_periods=monitor.ConditionFailingPeriodsArgs(
+                    number_of_evaluation_periods=periods, min_failing_periods_to_alert=periods
+                ),
+            )
             return monitor.ScheduledQueryRule(
                 f"{name}-{suffix}",
                 resource_group_name=args.resource_group_name,
@@ -156,8 +157,8 @@ class Alerts(pulumi.ComponentResource):
                 scopes=[args.workspace_id],
                 evaluation_frequency=frequency,
                 window_size=window,
-                criteria={"all_of": [condition]},
-                actions={"action_groups": [group.id]},
+                criteria=monitor.ScheduledQueryRuleCriteriaArgs(all_of=[condition]),
+                actions=monitor.ActionsArgs(action_groups=[group.id]),
                 auto_mitigate=True,
                 # Tables such as AZKVAuditLogs appear in a new workspace only with their first row;
                 # validating the query at creation would fail the first `pulumi up`.
