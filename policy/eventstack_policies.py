@@ -1125,8 +1125,10 @@ STACK_POLICIES: list[StackValidationPolicy] = [
 # once the whole stack is known.
 POLICIES: list[Policy] = [*RESOURCE_POLICIES, *STACK_POLICIES]
 
-# The operator's resource types (alerts, action group): policy/operator_policies.py.
-from operator_policies import OPERATOR_GLOBAL_LOCATION_TYPES, OPERATOR_TAGGABLE_TYPES  # noqa: E402
+# The operator's rules and resource types (alerts, action group, budget): policy/operator_policies.py.
+from operator_policies import OPERATOR_GLOBAL_LOCATION_TYPES, OPERATOR_POLICIES, OPERATOR_TAGGABLE_TYPES  # noqa: E402
 
 GLOBAL_LOCATION_TYPES = GLOBAL_LOCATION_TYPES | OPERATOR_GLOBAL_LOCATION_TYPES
 TAGGABLE_TYPES = TAGGABLE_TYPES | OPERATOR_TAGGABLE_TYPES
+STACK_POLICIES = [*STACK_POLICIES, *OPERATOR_POLICIES]
+POLICIES = [*RESOURCE_POLICIES, *STACK_POLICIES]

@@ -213,4 +213,47 @@ STACK_CASES: list[StackCase] = [
         "integration subnet on another stack's NSG",
         edit(SUBNET, "integration", set_("networkSecurityGroup", {"id": FOREIGN_NSG})),
     ),
+    # Operator: the owner is paged, the cost is watched (policy/operator_policies.py).
+    StackCase("owner-is-paged", "no action group", remove("azure-native:monitor:ActionGroup")),
+    StackCase(
+        "owner-is-paged",
+        "action group mails nobody",
+        edit("azure-native:monitor:ActionGroup", "", set_("emailReceivers", [])),
+    ),
+    StackCase(
+        "owner-is-paged",
+        "action group disabled",
+        edit("azure-native:monitor:ActionGroup", "", set_("enabled", False)),
+    ),
+    StackCase("owner-is-paged", "no log alerts", remove("azure-native:monitor:ScheduledQueryRule")),
+    StackCase(
+        "owner-is-paged",
+        "5xx alert pages another stack's group",
+        edit(
+            "azure-native:monitor:ScheduledQueryRule",
+            "http-5xx",
+            set_("actions.actionGroups", [f"{FOREIGN_GROUP}/providers/Microsoft.Insights/actionGroups/ag-other"]),
+        ),
+    ),
+    StackCase(
+        "owner-is-paged",
+        "purge alert disabled",
+        edit("azure-native:monitor:ScheduledQueryRule", "purge-missed", set_("enabled", False)),
+    ),
+    StackCase("budget-notifies-at-50-80-100", "no budget", remove("azure-native:consumption:Budget")),
+    StackCase(
+        "budget-notifies-at-50-80-100",
+        "no notice at 100 %",
+        edit("azure-native:consumption:Budget", "", drop("notifications.actual-100")),
+    ),
+    StackCase(
+        "budget-notifies-at-50-80-100",
+        "notice at 80 % reaches nobody",
+        edit(
+            "azure-native:consumption:Budget",
+            "",
+            set_("notifications.actual-80.contactEmails", []),
+            set_("notifications.actual-80.contactGroups", []),
+        ),
+    ),
 ]
