@@ -94,6 +94,11 @@ def budget_start_now() -> date:
     return month_start(datetime.now(UTC))
 
 
+def window_of_hours(hours: int) -> str:
+    """An ISO 8601 window Azure accepts for a log alert: PT1H-PT6H, P1D or P2D."""
+    return f"P{hours // 24}D" if hours % 24 == 0 else f"PT{hours}H"
+
+
 def action_group_short_name(event_name: str) -> str:
     """The name Azure shows in alert mails and texts (at most 12 characters)."""
     return event_name[:ACTION_GROUP_SHORT_NAME_MAX]
@@ -197,7 +202,7 @@ class Alerts(pulumi.ComponentResource):
             PURGE_COMPLETED_QUERY,
             1,
             operator="LessThan",
-            window=f"PT{config.alert_purge_missed_hours}H",
+            window=window_of_hours(config.alert_purge_missed_hours),
             frequency=FIFTEEN_MINUTES,
         )
 

@@ -64,8 +64,9 @@ BLOB_SOFT_DELETE_DAYS = IntRange(1, 7, "deleted blobs may hold personal data: ke
 ALERT_HTTP_5XX_PERCENT = IntRange(1, 50, "share of requests answered 5xx in 5 minutes that pages the owner")
 ALERT_HTTP_429_PER_MINUTE = IntRange(1, 100_000, "429 answers per minute, sustained 15 minutes, that page the owner")
 ALERT_KEY_VAULT_FAILURES_PER_5_MINUTES = IntRange(1, 100_000, "throttled or failed Key Vault requests in 5 minutes")
-# The purge timer runs every 15 minutes; a log alert looks back at most 2 days.
-ALERT_PURGE_MISSED_HOURS = IntRange(1, 48, "hours without a successful retention purge before the owner is paged")
+# The purge timer runs every 15 minutes. A log alert's window is one of Azure's aggregation
+# granularities: 1-6 hours, 1 day or 2 days.
+ALERT_PURGE_MISSED_HOURS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 24, 48)
 ALERT_WAF_BLOCKS_PER_5_MINUTES = IntRange(1, 10_000_000, "requests the WAF blocks in 5 minutes before paging")
 BUDGET_AMOUNT = IntRange(10, 1_000_000, "monthly cost budget of the resource group, in the billing currency")
 INSTANCE_MEMORY_MB: tuple[int, ...] = (512, 2048, 4096)
@@ -322,7 +323,9 @@ def parse_config(values: Mapping[str, str | None], stack: str) -> StackConfig:
         alert_key_vault_failures_per_5_minutes=_int(
             values, "alertKeyVaultFailuresPer5Minutes", ALERT_KEY_VAULT_FAILURES_PER_5_MINUTES
         ),
-        alert_purge_missed_hours=_int(values, "alertPurgeMissedHours", ALERT_PURGE_MISSED_HOURS),
+        alert_purge_missed_hours=int(
+            _choice(values, "alertPurgeMissedHours", tuple(str(h) for h in ALERT_PURGE_MISSED_HOURS))
+        ),
         alert_waf_blocks_per_5_minutes=_int(values, "alertWafBlocksPer5Minutes", ALERT_WAF_BLOCKS_PER_5_MINUTES),
         budget_amount=_int(values, "budgetAmount", BUDGET_AMOUNT),
     )

@@ -114,6 +114,7 @@ def test_thresholds_come_from_config() -> None:
     assert _condition(rules["http-429"])["threshold"] == 35
     assert _condition(rules["keyvault-failures"])["threshold"] == 33
     assert rules["purge-missed"].inputs["windowSize"] == "PT6H"
+    assert _log_alerts(run_with(alertPurgeMissedHours=48))["purge-missed"].inputs["windowSize"] == "P2D"
     assert run.one(BUDGET).inputs["amount"] == 250
 
 

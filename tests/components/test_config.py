@@ -94,6 +94,7 @@ BAD_VALUES: list[tuple[str, str]] = [
     ("alertKeyVaultFailuresPer5Minutes", "0"),
     ("alertPurgeMissedHours", "0"),
     ("alertPurgeMissedHours", "49"),  # longer than a log alert looks back
+    ("alertPurgeMissedHours", "12"),  # not a window Azure offers
     ("alertWafBlocksPer5Minutes", "0"),
     ("budgetAmount", "9"),
     ("budgetAmount", "1e3"),
