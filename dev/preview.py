@@ -106,6 +106,12 @@ SECURITY_KEYS: frozenset[str] = frozenset(
         "allow",
         "disableLocalAuth",
         "retentionInDays",
+        # operator: alerts and budget
+        "emailAddress",
+        "threshold",
+        "windowSize",
+        "amount",
+        "contactEmails",
     }
 )
 
