@@ -59,11 +59,17 @@ def read_registrations(subscription_id: str) -> dict[str, str]:
     from azure.identity import DefaultAzureCredential
 
     token = DefaultAzureCredential().get_token(ARM_SCOPE).token
-    url = f"{ARM_ENDPOINT}/subscriptions/{subscription_id}/providers?api-version={PROVIDERS_API_VERSION}"
-    request = Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310 - a fixed https URL
-    with urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:  # noqa: S310 - a fixed https URL
-        body = json.load(response)
-    return {item["namespace"]: item.get("registrationState", "") for item in body.get("value", [])}
+    url: str | None = f"{ARM_ENDPOINT}/subscriptions/{subscription_id}/providers?api-version={PROVIDERS_API_VERSION}"
+    states: dict[str, str] = {}
+    while url:
+        if not url.startswith(ARM_ENDPOINT + "/"):
+            raise OSError(f"unexpected next page outside Azure Resource Manager: {url}")
+        request = Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310 - https to ARM only
+        with urlopen(request, timeout=REQUEST_TIMEOUT_SECONDS) as response:  # noqa: S310 - https to ARM only
+            body = json.load(response)
+        states |= {item["namespace"]: item.get("registrationState", "") for item in body.get("value", [])}
+        url = body.get("nextLink")
+    return states
 
 
 def _subscription_id() -> str:
@@ -85,7 +91,15 @@ def require_registered_providers(
     if kind is RunKind.MOCKED:
         return
     subscription = (subscription_id or _subscription_id)()
-    missing = unregistered((read or read_registrations)(subscription))
+    try:
+        states = (read or read_registrations)(subscription)
+    except OSError as error:
+        # Without the list nothing is known: say so, and how to make sure by hand.
+        raise ProvidersNotRegisteredError(
+            f"could not read the resource providers of subscription {subscription} ({error}). "
+            f"Check with `az provider list`, or register them all:\n    {register_command(REQUIRED_PROVIDERS)}"
+        ) from error
+    missing = unregistered(states)
     if missing:
         raise ProvidersNotRegisteredError(
             f"subscription {subscription} has not registered {', '.join(missing)}; "

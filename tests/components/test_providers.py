@@ -102,6 +102,15 @@ def test_a_real_run_stops_with_the_one_command_to_run() -> None:
     assert register_command(["Microsoft.App", "Microsoft.Consumption"]) in message
 
 
+def test_an_unreadable_list_stops_the_run_with_the_command_for_all() -> None:
+    def read(subscription: str) -> Mapping[str, str]:
+        raise OSError("HTTP Error 403: Forbidden")
+
+    with pytest.raises(ProvidersNotRegisteredError, match="403") as raised:
+        require_registered_providers(RunKind.PREVIEW, read, lambda: "sub-1")
+    assert register_command(REQUIRED_PROVIDERS) in str(raised.value)
+
+
 def test_the_program_stops_before_registering_anything(monkeypatch: pytest.MonkeyPatch) -> None:
     """The whole program as a real `pulumi up` in a fresh subscription would run it."""
     calls: list[str] = []
@@ -119,3 +128,49 @@ def test_the_program_goes_on_when_everything_is_registered(monkeypatch: pytest.M
     monkeypatch.setattr(providers, "read_registrations", _reader(ALL_REGISTERED, []))
     run = run_program("dev", REAL_CONFIG)
     assert run.one("azure-native:monitor:ActionGroup").get("emailReceivers.0.emailAddress") == "events@contoso.eu"
+
+
+class _FakeCredential:
+    def get_token(self, *scopes: str) -> object:
+        assert scopes == (providers.ARM_SCOPE,)
+        return type("Token", (), {"token": "t0ken"})()
+
+
+def test_reading_follows_arm_pages_with_a_bearer_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import json
+
+    import azure.identity
+
+    first = f"{providers.ARM_ENDPOINT}/subscriptions/sub-1/providers?api-version={providers.PROVIDERS_API_VERSION}"
+    second = f"{providers.ARM_ENDPOINT}/next"
+    pages: dict[str, dict[str, object]] = {
+        first: {"value": [{"namespace": "Microsoft.Web", "registrationState": "Registered"}], "nextLink": second},
+        second: {"value": [{"namespace": "Microsoft.App", "registrationState": "NotRegistered"}]},
+    }
+    seen: list[tuple[str, str | None]] = []
+
+    def fake_urlopen(request: object, timeout: float) -> io.BytesIO:
+        url = request.full_url  # type: ignore[attr-defined]
+        seen.append((url, request.get_header("Authorization")))  # type: ignore[attr-defined]
+        return io.BytesIO(json.dumps(pages[url]).encode())
+
+    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", _FakeCredential)
+    monkeypatch.setattr(providers, "urlopen", fake_urlopen)
+    assert providers.read_registrations("sub-1") == {"Microsoft.Web": "Registered", "Microsoft.App": "NotRegistered"}
+    assert seen == [(first, "Bearer t0ken"), (second, "Bearer t0ken")]
+
+
+def test_reading_never_follows_a_page_outside_arm(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import json
+
+    import azure.identity
+
+    def fake_urlopen(request: object, timeout: float) -> io.BytesIO:
+        return io.BytesIO(json.dumps({"value": [], "nextLink": "https://attacker.example/steal"}).encode())
+
+    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", _FakeCredential)
+    monkeypatch.setattr(providers, "urlopen", fake_urlopen)
+    with pytest.raises(OSError, match="outside Azure Resource Manager"):
+        providers.read_registrations("sub-1")
