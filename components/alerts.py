@@ -9,6 +9,7 @@ mails the owner at 50, 80 and 100 % of the monthly amount.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -38,6 +39,7 @@ WAF_METRIC_NAME = "WebApplicationFirewallRequestCount"
 WAF_BLOCK_ACTION = "Block"
 BUDGET_THRESHOLDS_PERCENT: tuple[int, ...] = (50, 80, 100)
 BUDGET_TIME_GRAIN = "Monthly"
+BUDGET_NAME_MAX = 63
 
 # Log queries over the workspace's resource-specific tables. Key Vault SDK clients send each
 # first request without a token and get a 401 challenge: that is protocol, not failure.
@@ -97,6 +99,11 @@ def budget_start_now() -> date:
 def window_of_hours(hours: int) -> str:
     """An ISO 8601 window Azure accepts for a log alert: PT1H-PT6H, P1D or P2D."""
     return f"P{hours // 24}D" if hours % 24 == 0 else f"PT{hours}H"
+
+
+def budget_name(event_name: str, stack: str) -> str:
+    """`<event>-<stack>` in the characters and length a budget name allows (letters, digits, - and _; 63)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"{event_name}-{stack}")[:BUDGET_NAME_MAX]
 
 
 def action_group_short_name(event_name: str) -> str:
@@ -246,7 +253,7 @@ class Alerts(pulumi.ComponentResource):
         start, end = budget_period(args.budget_start, config.data_delete_by)
         budget = consumption.Budget(
             f"{name}-budget",
-            budget_name=f"{config.event_name}-{config.stack}",
+            budget_name=budget_name(config.event_name, config.stack),
             scope=args.resource_group_id,
             amount=config.budget_amount,
             category="Cost",

@@ -14,6 +14,7 @@ from components.alerts import (
     Alerts,
     AlertsArgs,
     action_group_short_name,
+    budget_name,
     budget_period,
     month_start,
     next_month,
@@ -158,6 +159,8 @@ def test_month_helpers() -> None:
     assert month_start(datetime(2027, 3, 31, 23, tzinfo=UTC)) == date(2027, 3, 1)
     assert next_month(date(2027, 12, 1)) == date(2028, 1, 1)
     assert action_group_short_name("a-very-long-event") == "a-very-long-"
+    assert budget_name("confdemo", "team.prod/eu") == "confdemo-team-prod-eu"
+    assert len(budget_name("confdemo", "x" * 100)) == 63
 
 
 def test_everything_is_a_child_of_the_alerts_component(dev_stack: ProgramRun) -> None:
