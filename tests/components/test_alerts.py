@@ -155,7 +155,7 @@ def test_budget_period(start: date, delete_by: datetime, expected_end: date) -> 
     assert budget_period(start, delete_by) == (start, expected_end)
 
 
-def test_month_helpers() -> None:
+def test_month_arithmetic_and_names() -> None:
     assert month_start(datetime(2027, 3, 31, 23, tzinfo=UTC)) == date(2027, 3, 1)
     assert next_month(date(2027, 12, 1)) == date(2028, 1, 1)
     assert action_group_short_name("a-very-long-event") == "a-very-long-"
