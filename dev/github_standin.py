@@ -281,8 +281,10 @@ class GitHubStandIn(ThreadingHTTPServer):
                     page = browser.get(f"{origin}/api/auth/verify", params={"user_code": user_code})
                 except httpx.HTTPError:
                     continue
+                if page.status_code == HTTPStatus.NOT_FOUND:
+                    continue  # not this app's code
                 if page.status_code != HTTPStatus.OK:
-                    continue
+                    return page.status_code, {"error": "the verification page refused", "app_status": page.status_code}
                 onward = browser.get(f"{origin}/api/auth/github", params={"user_code": user_code})
                 if onward.status_code != HTTPStatus.SEE_OTHER:
                     return onward.status_code, {"error": "the app did not send the browser to GitHub"}

@@ -120,7 +120,10 @@ def make_api(
 ) -> RunningApi:
     """Settings exactly as dev/local.py builds them (plus overrides), registered with the stand-in, then serve."""
     port = free_port()
-    overrides = {"EVENTSTACK_GITHUB_CLIENT_ID": f"Iv1.test{port}", **overrides}
+    # The event is on while the test's clock runs, unless the test says otherwise.
+    now = clock() if clock else datetime.now(UTC)
+    ends_at = (now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    overrides = {"EVENTSTACK_GITHUB_CLIENT_ID": f"Iv1.test{port}", "EVENTSTACK_EVENT_ENDS_AT": ends_at, **overrides}
     env = api_environment(port, github.url, azurite, state_dir, new_client_secret(), overrides)
     settings = load_settings(env)
     github.register(

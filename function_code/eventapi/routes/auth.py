@@ -39,8 +39,21 @@ _OUTCOMES: dict[BrowserOutcome, tuple[str, str, int]] = {
 }
 
 
+# A sign-in's browser step loads two pages of ours (verification, then on to GitHub).
+_BROWSER_PAGES_PER_SIGN_IN = 2
+
+
 def _take_address_quota(deps: ServicesDep, ip: str) -> None:
+    """One sign-in start for this client address."""
     deps.quotas.take(ip_subject(deps.keyed_hash.digest("client-ip", ip)), deps.settings.auth_requests_per_minute)
+
+
+def _take_browser_quota(deps: ServicesDep, ip: str) -> None:
+    """One page of the browser step for this address: as many sign-ins a minute as the starts allow."""
+    deps.quotas.take(
+        ip_subject("browser-" + deps.keyed_hash.digest("client-ip", ip)),
+        deps.settings.auth_requests_per_minute * _BROWSER_PAGES_PER_SIGN_IN,
+    )
 
 
 @router.post("/auth/device", responses={429: {"model": Problem}, 503: {"model": Problem}})
@@ -85,7 +98,7 @@ def token(body: TokenRequest, deps: ServicesDep) -> TokenResponse | JSONResponse
 @router.get("/auth/verify", response_class=HTMLResponse, responses={429: {"model": Problem}})
 def verification_page(deps: ServicesDep, ip: ClientIpDep, user_code: Annotated[str, _USER_CODE] = "") -> HTMLResponse:
     """The attendee's browser step: enter the code, see what is being authorised, continue to GitHub."""
-    _take_address_quota(deps, ip)
+    _take_browser_quota(deps, ip)
     if not user_code:
         return pages.enter_code()
     canonical = normalize_user_code(user_code)
@@ -97,7 +110,7 @@ def verification_page(deps: ServicesDep, ip: ClientIpDep, user_code: Annotated[s
 @router.get("/auth/github", response_model=None, responses={303: {"description": "to GitHub"}, 429: {"model": Problem}})
 def to_github(deps: ServicesDep, ip: ClientIpDep, user_code: Annotated[str, _USER_CODE] = "") -> RedirectResponse | HTMLResponse:
     """Send the browser to GitHub's consent page (state and PKCE), within the app's GitHub budget."""
-    _take_address_quota(deps, ip)
+    _take_browser_quota(deps, ip)
     # GitHub allows an OAuth app 2,000 token requests an hour: the whole app stays under it.
     deps.quotas.take(GITHUB_SIGN_INS, deps.settings.sign_ins_per_minute)
     started = deps.sign_in.begin_browser_step(user_code)
