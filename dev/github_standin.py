@@ -290,7 +290,8 @@ class GitHubStandIn(ThreadingHTTPServer):
                     return onward.status_code, {"error": "the app did not send the browser to GitHub"}
                 query = {k: v[0] for k, v in parse_qs(urlsplit(onward.headers["location"]).query).items()}
                 if user is None:
-                    back = f"{query.get('redirect_uri')}?{urlencode({'error': 'access_denied', 'state': query.get('state', '')})}"
+                    refusal = urlencode({"error": "access_denied", "state": query.get("state", "")})
+                    back = f"{query.get('redirect_uri')}?{refusal}"
                 else:
                     consented = self.authorize(query, user)
                     if isinstance(consented, tuple):

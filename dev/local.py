@@ -131,6 +131,7 @@ def api_environment(
     ports: AzuritePorts,
     state_dir: Path,
     client_secret: str,
+    *,
     overrides: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The settings the API runs with locally (the Function App sets the Azure equivalents).
@@ -268,7 +269,7 @@ def main() -> None:
         processes.append(start_azurite(ports, state_dir / "azurite"))
         github_url = f"http://127.0.0.1:{github_port}"
         overrides = caller_overrides(env, state_dir)
-        settings = api_environment(api_port, github_url, ports, state_dir, new_client_secret(), overrides)
+        settings = api_environment(api_port, github_url, ports, state_dir, new_client_secret(), overrides=overrides)
         github = subprocess.Popen(
             [
                 sys.executable,

@@ -13,7 +13,7 @@ MAX_DEVICE_CODE_LENGTH = 64
 COLOR_PATTERN = r"^[0-9a-fA-F]{6}$"
 DEVICE_CODE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 # <session id>.<family id>.<secret>: two 32-hex ids and 43 URL-safe characters.
-REFRESH_TOKEN_PATTERN = r"^[0-9a-f]{32}\.[0-9a-f]{32}\.[A-Za-z0-9_-]{43}$"
+REFRESH_TOKEN_PATTERN = r"^[0-9a-f]{32}\.[0-9a-f]{32}\.[A-Za-z0-9_-]{43}$"  # noqa: S105 - a format
 MAX_REFRESH_TOKEN_LENGTH = 109
 
 
@@ -53,7 +53,10 @@ class TokenRequest(_Strict):
         extra="forbid",
         frozen=True,
         json_schema_extra={
-            "examples": [{"device_code": "Yp3mKq0uV9dF2sLxR7wT1cN8bJ5hG4aE6zQyWvUiOkM"}, {"refresh_token": "<session>.<family>.<secret>"}]
+            "examples": [
+                {"device_code": "Yp3mKq0uV9dF2sLxR7wT1cN8bJ5hG4aE6zQyWvUiOkM"},
+                {"refresh_token": "<session>.<family>.<secret>"},
+            ]
         },
     )
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from eventapi.auth.admission import Admission
 from eventapi.auth.github import GitHubWebFlow
-from eventapi.auth.signer import KeyVaultSigner, LocalSigner, Signer
 from eventapi.auth.sign_in import SignIn
+from eventapi.auth.signer import KeyVaultSigner, LocalSigner, Signer
 from eventapi.auth.tokens import TokenService
 from eventapi.pepper import KeyedHash, key_vault_pepper, key_vault_secret, local_pepper
 from eventapi.quotas import Quotas
@@ -90,7 +90,16 @@ def build_services(settings: Settings, clock: Clock = utc_now, tables: Tables | 
         tokens=tokens,
         keyed_hash=keyed_hash,
         admission=admission,
-        sign_in=SignIn(settings, DeviceCodeStore(tables), sessions, tokens, keyed_hash, github, admission, clock),
+        sign_in=SignIn(
+            settings=settings,
+            devices=DeviceCodeStore(tables),
+            sessions=sessions,
+            tokens=tokens,
+            keyed_hash=keyed_hash,
+            github=github,
+            admission=admission,
+            clock=clock,
+        ),
         quotas=Quotas(CounterStore(tables), sessions, clock),
         clock=clock,
     )

@@ -124,7 +124,7 @@ def make_api(
     now = clock() if clock else datetime.now(UTC)
     ends_at = (now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     overrides = {"EVENTSTACK_GITHUB_CLIENT_ID": f"Iv1.test{port}", "EVENTSTACK_EVENT_ENDS_AT": ends_at, **overrides}
-    env = api_environment(port, github.url, azurite, state_dir, new_client_secret(), overrides)
+    env = api_environment(port, github.url, azurite, state_dir, new_client_secret(), overrides=overrides)
     settings = load_settings(env)
     github.register(
         OAuthApp(settings.github_client_id, env["EVENTSTACK_GITHUB_CLIENT_SECRET"], settings.github_callback_url)
@@ -140,8 +140,9 @@ def api(azurite: AzuritePorts, github: GitHubStandIn, state_dir: Path) -> Iterat
         azurite,
         github,
         state_dir,
-        EVENTSTACK_AUTH_REQUESTS_PER_MINUTE="600",
+        EVENTSTACK_AUTH_REQUESTS_PER_MINUTE="6000",
         EVENTSTACK_COMMANDS_PER_MINUTE="600",
+        EVENTSTACK_SIGN_INS_PER_MINUTE="600",
     )
     yield running
     running.stop()

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from eventapi.auth import signer as signer_module
 from eventapi.auth.signer import KeyVaultSigner
 from eventapi.auth.tokens import InvalidToken, TokenService
-from eventapi.storage.sessions import new_id as new_session_id
 from eventapi.pepper import KeyedHash, key_vault_pepper
+from eventapi.storage.sessions import new_id as new_session_id
 
 from tests.function_code.vault_standin import ACCESS_TOKEN, VaultStandIn, VaultState, self_signed_certificate
 

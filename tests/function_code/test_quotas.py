@@ -130,7 +130,15 @@ def test_quotas_count_across_instances_sharing_the_table(store: Tables, clock: F
 
 def test_attendee_command_quota_holds_across_instances(store: Tables, clock: FakeClock) -> None:
     sessions_a, sessions_b = SessionStore(store), SessionStore(store)
-    session = sessions_a.sign_in(secrets.token_hex(32), "k", clock(), clock() + timedelta(hours=1), "f" * 32, "h", 5)
+    session = sessions_a.sign_in(
+        secrets.token_hex(32),
+        "k",
+        now=clock(),
+        expires_at=clock() + timedelta(hours=1),
+        family_id="f" * 32,
+        token_hash="h",
+        max_families=5,
+    )
     first, second = Quotas(CounterStore(store), sessions_a, clock), Quotas(CounterStore(store), sessions_b, clock)
     first.take_command(session.session_id, 3)
     second.take_command(session.session_id, 3)

@@ -37,7 +37,15 @@ def _settings(azurite: AzuritePorts, tmp_path: Path, ends_at: datetime) -> Setti
 def _write_everything(tables: Tables, attendee: str, at: datetime) -> set[str]:
     """One row (at least) in each table for `attendee`, written at `at`; returns values that identify them."""
     family = new_id()
-    session = SessionStore(tables).sign_in(attendee, "login-key", at, at + timedelta(hours=1), family, "hash", 5)
+    session = SessionStore(tables).sign_in(
+        attendee,
+        "login-key",
+        now=at,
+        expires_at=at + timedelta(hours=1),
+        family_id=family,
+        token_hash="hash",
+        max_families=5,
+    )
     light_id = LightStore(tables).add("solid", "ff0000", at)
     subject = f"ip-{secrets.token_hex(8)}"
     CounterStore(tables).take(subject, "000000000001", 10, at)

@@ -7,6 +7,7 @@ with the same pepper the app holds, and the app compares the HMAC of the login G
 from __future__ import annotations
 
 import hmac
+
 from eventapi.pepper import KeyedHash
 from eventapi.settings import SignInMode
 

@@ -53,7 +53,9 @@ class GitHubWebFlow:
 
     def _client(self) -> httpx.Client:
         if self._http is None:
-            self._http = httpx.Client(timeout=_TIMEOUT, transport=self._transport, headers={"Accept": "application/json"})
+            self._http = httpx.Client(
+                timeout=_TIMEOUT, transport=self._transport, headers={"Accept": "application/json"}
+            )
         return self._http
 
     def authorize_url(self, state: str, code_challenge: str, redirect_uri: str) -> str:

@@ -19,8 +19,8 @@ from enum import StrEnum
 
 from eventapi.auth.admission import Admission
 from eventapi.auth.codes import (
-    new_device_code,
     join_refresh_token,
+    new_device_code,
     new_refresh_secret,
     new_state,
     new_user_code,
@@ -93,6 +93,7 @@ class SignIn:
 
     def __init__(
         self,
+        *,
         settings: Settings,
         devices: DeviceCodeStore,
         sessions: SessionStore,
@@ -162,14 +163,18 @@ class SignIn:
         state = new_state(grant.device_key)
         try:
             self._devices.update(
-                replace(grant, browser_steps=grant.browser_steps + 1, state_hash=self._hash.digest("oauth-state", state))
+                replace(
+                    grant, browser_steps=grant.browser_steps + 1, state_hash=self._hash.digest("oauth-state", state)
+                )
             )
         except Conflict:
             return BrowserOutcome.UNKNOWN
         verifier = self._pkce_verifier(state)
         return self._github.authorize_url(state, pkce_challenge(verifier), self._settings.github_callback_url)
 
-    def complete_browser_step(self, code: str | None, state: str, error: str | None) -> BrowserOutcome:
+    def complete_browser_step(  # noqa: PLR0911 - one return per outcome the attendee is told
+        self, code: str | None, state: str, error: str | None
+    ) -> BrowserOutcome:
         """GitHub sent the browser back: approve the grant, or refuse it, leaving no trace of a refused person."""
         parts = split_state(state)
         grant = self._devices.by_device(parts[0]) if parts else None
@@ -210,7 +215,7 @@ class SignIn:
 
     # 3. The device again -------------------------------------------------------------------
 
-    def poll(self, device_code: str) -> TokenPair | GrantError:
+    def poll(self, device_code: str) -> TokenPair | GrantError:  # noqa: PLR0911 - one per RFC 8628 answer
         """RFC 8628 section 3.4/3.5: a session once approved, else why not; polls are paced per code."""
         grant = self._devices.by_device(self._hash.digest("device-code", device_code))
         now = self._clock()
@@ -250,11 +255,11 @@ class SignIn:
         session = self._sessions.sign_in(
             attendee_key,
             login_key,
-            now,
-            expires_at,
-            family_id,
-            self._hash.digest("refresh", secret),
-            self._settings.sessions_per_attendee,
+            now=now,
+            expires_at=expires_at,
+            family_id=family_id,
+            token_hash=self._hash.digest("refresh", secret),
+            max_families=self._settings.sessions_per_attendee,
         )
         return self._pair(session, join_refresh_token(session.session_id, family_id, secret))
 

@@ -17,7 +17,7 @@ from eventapi.auth.signer import Signer
 from eventapi.settings import MAX_TOKEN_TTL, TOKEN_LEEWAY
 
 ALGORITHM = "ES256"
-TOKEN_TYPE = "JWT"
+TOKEN_TYPE = "JWT"  # noqa: S105 - the JOSE type name, not a secret
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "aud", "iss", "sub", "jti"]
 # The subject is a session id: 128 random bits as lowercase hex, and nothing else.
 SUBJECT_FORM = re.compile(r"^[0-9a-f]{32}$")

@@ -17,9 +17,10 @@ from eventapi.models import DeviceCodeResponse, GrantProblem, Problem, TokenRequ
 from eventapi.quotas import GITHUB_SIGN_INS, ip_subject
 
 router = APIRouter(tags=["sign-in"])
+UNKNOWN_CODE = "That code is unknown or has expired. Check it, or start again on your device."
 
 _USER_CODE = Query(max_length=16, pattern=r"^[A-Za-z -]*$")
-_OUTCOMES: dict[BrowserOutcome, tuple[str, str, int]] = {
+OUTCOMES: dict[BrowserOutcome, tuple[str, str, int]] = {
     BrowserOutcome.APPROVED: ("Signed in", "Done. Go back to your device: it is signed in now.", 200),
     BrowserOutcome.NOT_ADMITTED: (
         "Not on the attendee list",
@@ -41,6 +42,12 @@ _OUTCOMES: dict[BrowserOutcome, tuple[str, str, int]] = {
 
 # A sign-in's browser step loads two pages of ours (verification, then on to GitHub).
 _BROWSER_PAGES_PER_SIGN_IN = 2
+
+
+def fixed_pages() -> frozenset[bytes]:
+    """Every page the browser step can answer with an error: none of them depends on the request."""
+    found = {bytes(pages.outcome(*outcome).body) for outcome in OUTCOMES.values()}
+    return frozenset({*found, bytes(pages.enter_code(UNKNOWN_CODE, 404).body)})
 
 
 def _take_address_quota(deps: ServicesDep, ip: str) -> None:
@@ -103,19 +110,21 @@ def verification_page(deps: ServicesDep, ip: ClientIpDep, user_code: Annotated[s
         return pages.enter_code()
     canonical = normalize_user_code(user_code)
     if canonical is None or deps.sign_in.pending_grant(canonical) is None:
-        return pages.enter_code("That code is unknown or has expired. Check it, or start again on your device.", 404)
+        return pages.enter_code(UNKNOWN_CODE, 404)
     return pages.confirm(canonical, f"/api/auth/github?user_code={quote(canonical)}")
 
 
 @router.get("/auth/github", response_model=None, responses={303: {"description": "to GitHub"}, 429: {"model": Problem}})
-def to_github(deps: ServicesDep, ip: ClientIpDep, user_code: Annotated[str, _USER_CODE] = "") -> RedirectResponse | HTMLResponse:
+def to_github(
+    deps: ServicesDep, ip: ClientIpDep, user_code: Annotated[str, _USER_CODE] = ""
+) -> RedirectResponse | HTMLResponse:
     """Send the browser to GitHub's consent page (state and PKCE), within the app's GitHub budget."""
     _take_browser_quota(deps, ip)
     # GitHub allows an OAuth app 2,000 token requests an hour: the whole app stays under it.
     deps.quotas.take(GITHUB_SIGN_INS, deps.settings.sign_ins_per_minute)
     started = deps.sign_in.begin_browser_step(user_code)
     if isinstance(started, BrowserOutcome):
-        title, message, status = _OUTCOMES[started]
+        title, message, status = OUTCOMES[started]
         return pages.outcome(title, message, status)
     return RedirectResponse(started, status_code=303)
 
@@ -128,7 +137,7 @@ def github_callback(
     error: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_]+$")] = None,
 ) -> HTMLResponse:
     """Where GitHub sends the browser back: the device code is approved, or refused."""
-    title, message, status = _OUTCOMES[deps.sign_in.complete_browser_step(code, state, error)]
+    title, message, status = OUTCOMES[deps.sign_in.complete_browser_step(code, state, error)]
     return pages.outcome(title, message, status)
 
 

@@ -129,8 +129,12 @@ class SessionStore:
     def families(self, session_id: str) -> list[Family]:
         """The session's refresh-token families, oldest first (one partition read)."""
         rows = self._tables.partition(SESSIONS, session_id)
-        found = [_family(r) for r in rows if str(r["RowKey"]).startswith(FAMILY_PREFIX)]
-        return sorted(found, key=lambda family: family.created_at)
+        # Written in the same second, families are told apart by the service's own write time.
+        ordered = sorted(
+            (r for r in rows if str(r["RowKey"]).startswith(FAMILY_PREFIX)),
+            key=lambda r: (r[WRITTEN_AT], str(r.metadata.get("timestamp", ""))),
+        )
+        return [_family(r) for r in ordered]
 
     def attendee_index(self, attendee_key: str) -> dict[str, str] | None:
         """The attendee row as the attendee may see it."""
@@ -145,6 +149,7 @@ class SessionStore:
         self,
         attendee_key: str,
         login_key: str,
+        *,
         now: datetime,
         expires_at: datetime,
         family_id: str,
@@ -157,7 +162,6 @@ class SessionStore:
         attendee cannot pile up sign-ins.
         """
         session = self._join_or_start(attendee_key, login_key, now, expires_at)
-        family_id = new_id()
         self._tables.create(
             SESSIONS,
             {
