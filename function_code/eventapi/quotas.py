@@ -29,7 +29,8 @@ class QuotaExceeded(Exception):  # noqa: N818 - reads as the condition it report
 
 @dataclass(frozen=True)
 class Window:
-    """One fixed quota window: its number and the seconds until the next one starts."""
+    """One fixed quota window: its number (windows since the epoch: fits a table's 32-bit integer for
+    millennia) and the seconds until the next one starts."""
 
     number: int
     retry_after: int
@@ -43,7 +44,7 @@ def current_window(now: datetime) -> Window:
     """The fixed window `now` falls in."""
     seconds = QUOTA_WINDOW.total_seconds()
     start = math.floor(now.timestamp() / seconds) * seconds
-    return Window(int(start), max(1, math.ceil(start + seconds - now.timestamp())))
+    return Window(int(start // seconds), max(1, math.ceil(start + seconds - now.timestamp())))
 
 
 def ip_subject(ip_hash: str) -> str:

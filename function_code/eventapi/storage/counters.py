@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import datetime
 
 from eventapi.storage.tables import QUOTAS, WRITTEN_AT, Conflict, Tables, etag_of
 
-_MAX_ATTEMPTS = 8
+# A venue's NAT address or the app-wide cap is one hot row: many instances race on it. Each lost
+# race backs off a little longer, with jitter, so the racers spread out instead of colliding again.
+_MAX_ATTEMPTS = 12
+_BACKOFF_SECONDS = 0.005
 
 
 class CounterStore:
@@ -21,7 +26,7 @@ class CounterStore:
         A lost race is retried with a fresh read a few times, then counted as full rather than
         let through uncounted.
         """
-        for _ in range(_MAX_ATTEMPTS):
+        for attempt in range(_MAX_ATTEMPTS):
             row = self._tables.get(QUOTAS, subject, window)
             count = 0 if row is None else int(row["count"])
             if count >= limit:
@@ -33,6 +38,7 @@ class CounterStore:
                 else:
                     self._tables.replace(QUOTAS, entity, etag_of(row))
             except Conflict:
+                time.sleep(random.uniform(0, _BACKOFF_SECONDS * (attempt + 1)))  # noqa: S311 - jitter, not a secret
                 continue
             return True
         return False
