@@ -52,7 +52,7 @@ def _azure_settings(state_dir: Path) -> dict[str, str]:
             "EVENTSTACK_KEY_VAULT_URI": "https://kv-bench.vault.azure.net",
             "EVENTSTACK_SIGNING_KEY_NAME": "token-signing",
             "EVENTSTACK_PEPPER_SECRET_NAME": "github-id-pepper",
-            "EVENTSTACK_GITHUB_CLIENT_SECRET_NAME": "github-client-secret",
+            "EVENTSTACK_GITHUB_SECRET_NAME": "github-client-secret",
             "EVENTSTACK_TABLE_ENDPOINT": "https://stbench.table.core.windows.net",
             "EVENTSTACK_TOKEN_ISSUER": "https://app-bench.azurewebsites.net",
             "EVENTSTACK_TOKEN_AUDIENCE": "https://app-bench.azurewebsites.net/api",

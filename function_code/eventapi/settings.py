@@ -228,7 +228,7 @@ def _resources(read: _Reader) -> AzureResources | LocalResources:
         key_vault_uri=read.url("EVENTSTACK_KEY_VAULT_URI"),
         signing_key_name=read.text("EVENTSTACK_SIGNING_KEY_NAME", _NAME),
         pepper_secret_name=read.text("EVENTSTACK_PEPPER_SECRET_NAME", _NAME),
-        github_client_secret_name=read.text("EVENTSTACK_GITHUB_CLIENT_SECRET_NAME", _NAME),
+        github_client_secret_name=read.text("EVENTSTACK_GITHUB_SECRET_NAME", _NAME),
         table_endpoint=read.url("EVENTSTACK_TABLE_ENDPOINT"),
     )
 

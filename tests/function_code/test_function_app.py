@@ -46,7 +46,7 @@ def test_registers_an_anonymous_asgi_function_and_the_timer(tmp_path: Path) -> N
             "EVENTSTACK_KEY_VAULT_URI": "https://kv-confdemo.vault.azure.net",
             "EVENTSTACK_SIGNING_KEY_NAME": "token-signing",
             "EVENTSTACK_PEPPER_SECRET_NAME": "github-id-pepper",
-            "EVENTSTACK_GITHUB_CLIENT_SECRET_NAME": "github-client-secret",
+            "EVENTSTACK_GITHUB_SECRET_NAME": "github-client-secret",
             "EVENTSTACK_TABLE_ENDPOINT": "https://stconfdemo.table.core.windows.net",
             "EVENTSTACK_TOKEN_ISSUER": "https://app-confdemo.azurewebsites.net",
             "EVENTSTACK_TOKEN_AUDIENCE": "https://app-confdemo.azurewebsites.net/api",
