@@ -29,6 +29,7 @@ class EventStack(pulumi.ComponentResource):
     function_app_name: pulumi.Output[str]
     app_url: pulumi.Output[str]
     jwks_url: pulumi.Output[str]
+    github_callback_url: pulumi.Output[str]
     # The edge's Front Door profile, when the stack builds one: it turns the WAF alert on.
     front_door_profile_id: pulumi.Output[str] | None = None
 
@@ -95,6 +96,8 @@ class EventStack(pulumi.ComponentResource):
                 network=self.network,
                 monitoring=self.monitoring,
                 tags=tags,
+                github_client_secret=config.github_client_secret,
+                allowed_github_logins=config.allowed_github_logins,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -140,6 +143,8 @@ class EventStack(pulumi.ComponentResource):
                 key_vault_uri=self.key_vault.vault_uri,
                 signing_key_name=self.key_vault.signing_key_name,
                 pepper_secret_name=self.key_vault.pepper_secret_name,
+                github_secret_name=self.key_vault.github_secret_name,
+                login_digests=self.key_vault.login_digests,
                 app_insights_connection_string=self.monitoring.app_insights_connection_string,
                 bundle=bundle,
                 tags=tags,
@@ -152,6 +157,7 @@ class EventStack(pulumi.ComponentResource):
         self.function_app_name = self.function_app.app_name
         self.app_url = self.function_app.app_url
         self.jwks_url = self.function_app.jwks_url
+        self.github_callback_url = self.function_app.github_callback_url
 
         self.alerts = Alerts(
             f"{name}-alerts",
@@ -178,5 +184,6 @@ class EventStack(pulumi.ComponentResource):
                 "function_app_name": self.function_app_name,
                 "app_url": self.app_url,
                 "jwks_url": self.jwks_url,
+                "github_callback_url": self.github_callback_url,
             }
         )

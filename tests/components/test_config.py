@@ -10,6 +10,7 @@ import yaml
 
 from components.config import (
     CONFIG_KEYS,
+    SECRET_CONFIG_KEYS,
     ConfigError,
     RunKind,
     StackConfig,
@@ -66,7 +67,7 @@ BAD_VALUES: list[tuple[str, str]] = [
     ("commandsPerMinute", "0"),
     ("commandsPerMinute", "601"),
     ("authRequestsPerMinute", "0"),
-    ("authRequestsPerMinute", "601"),
+    ("authRequestsPerMinute", "6001"),
     ("vnetAddressSpace", "8.8.0.0/16"),
     ("vnetAddressSpace", "10.42.0.0/25"),
     ("vnetAddressSpace", "10.42.0.1/16"),
@@ -87,6 +88,19 @@ BAD_VALUES: list[tuple[str, str]] = [
     ("logRetentionDays", "91"),
     ("blobSoftDeleteDays", "0"),
     ("blobSoftDeleteDays", "30"),
+    ("githubClientSecret", "not-hex-and-too-short"),
+    ("githubClientSecret", "A" * 40),
+    ("signInsPerMinute", "0"),
+    ("signInsPerMinute", "34"),  # over GitHub's 2,000 token requests an hour
+    ("sessionHours", "0"),
+    ("sessionHours", "169"),
+    ("sessionsPerAttendee", "0"),
+    ("sessionsPerAttendee", "21"),
+    ("signIn", "everyone"),
+    ("allowedGitHubLogins", '["-octocat"]'),
+    ("allowedGitHubLogins", '["octo cat"]'),
+    ("allowedGitHubLogins", "octocat"),
+    ("allowedGitHubLogins", '["' + "a" * 40 + '"]'),
     # Operator: alert thresholds and the budget.
     ("alertHttp5xxPercent", "0"),
     ("alertHttp5xxPercent", "51"),
@@ -118,7 +132,11 @@ def test_a_refused_value_names_key_value_and_rule(key: str, value: str) -> None:
     assert raised.value.key == f"eventstack:{key}"
     message = str(raised.value)
     assert f"eventstack:{key}" in message
-    assert repr(value) in message
+    if key in SECRET_CONFIG_KEYS:
+        # A secret's value never reaches a message (and so a terminal or a CI log).
+        assert value not in message and "(secret)" in message
+    else:
+        assert repr(value) in message
     assert "expected" in message
 
 
@@ -126,7 +144,7 @@ def test_every_key_has_a_refused_value() -> None:
     assert {key for key, _ in BAD_VALUES} == set(CONFIG_KEYS)
 
 
-@pytest.mark.parametrize("key", [k for k in CONFIG_KEYS if k != "corsOrigins"])
+@pytest.mark.parametrize("key", [k for k in CONFIG_KEYS if k not in ("corsOrigins", *SECRET_CONFIG_KEYS)])
 def test_a_missing_key_is_refused_by_name(key: str) -> None:
     with pytest.raises(ConfigError, match=f"eventstack:{key} = \\(not set\\)"):
         parse_config(dev_values(**{key: None}), "dev")
@@ -192,15 +210,38 @@ def test_the_program_refuses_bad_config_before_registering_anything(key: str, va
     assert monitor.registered == []
 
 
+def test_secrets_set_in_clear_are_refused() -> None:
+    values = dev_values(githubClientSecret="ab" * 20, allowedGitHubLogins='["octocat"]')
+    with pytest.raises(ConfigError, match="eventstack:githubClientSecret") as raised:
+        parse_config(values, "dev", secret_keys=frozenset({"allowedGitHubLogins"}))
+    assert "ab" * 20 not in str(raised.value)
+    with pytest.raises(ConfigError, match="eventstack:allowedGitHubLogins"):
+        parse_config(values, "dev", secret_keys=frozenset({"githubClientSecret"}))
+    config = parse_config(values, "dev", secret_keys=frozenset(SECRET_CONFIG_KEYS))
+    assert config.github_client_secret == "ab" * 20
+
+
+def test_logins_compare_case_insensitively_and_never_show_in_repr() -> None:
+    config = parse_config(dev_values(allowedGitHubLogins='["OctoCat", "octocat", "Hubot"]'), "dev")
+    assert config.allowed_github_logins == ("hubot", "octocat")
+    assert "octocat" not in repr(config)
+
+
 # --- deploy-time checks: what only a real deployment refuses ----------------------------------
 
 NOW = datetime(2027, 6, 1, 12, tzinfo=UTC)
 REAL_CLIENT_ID = "Ov23liA1b2C3d4E5f6G7"
-REAL_VALUES = {"githubClientId": REAL_CLIENT_ID, "owner": "events@contoso.eu"}
+REAL_VALUES = {
+    "githubClientId": REAL_CLIENT_ID,
+    "owner": "events@contoso.eu",
+    "githubClientSecret": "0123456789abcdef0123456789abcdef01234567",
+    "allowedGitHubLogins": '["octocat"]',
+}
 
 
 def _deployable(**changes: str | None) -> StackConfig:
-    return parse_config(dev_values(**{**REAL_VALUES, **changes}), "dev")
+    values = dev_values(**{**REAL_VALUES, **changes})
+    return parse_config(values, "dev", frozenset(SECRET_CONFIG_KEYS))
 
 
 @pytest.mark.parametrize("kind", [RunKind.PREVIEW, RunKind.DEPLOY])
@@ -224,6 +265,8 @@ DEPLOY_REFUSALS: list[tuple[str, str]] = [
     ("owner", "ops@events.test"),
     ("owner", "ops@host.invalid"),
     ("corsOrigins", '["https://wall.example.org"]'),
+    ("githubClientSecret", ""),  # the mocked default
+    ("allowedGitHubLogins", "[]"),  # an allowlist that admits nobody
 ]
 
 
@@ -240,6 +283,10 @@ def test_what_cannot_work_in_azure_is_refused_by_name(kind: RunKind, key: str, v
 @pytest.mark.parametrize(("key", "value"), DEPLOY_REFUSALS)
 def test_a_mocked_run_accepts_placeholders_and_example_domains(key: str, value: str) -> None:
     check_deployable(_deployable(**{key: value}), RunKind.MOCKED, NOW)
+
+
+def test_an_open_event_needs_no_allowlist() -> None:
+    check_deployable(_deployable(signIn="open", allowedGitHubLogins="[]"), RunKind.DEPLOY, NOW)
 
 
 def test_an_ended_event_is_refused_by_pulumi_up_only() -> None:

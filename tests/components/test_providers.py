@@ -20,7 +20,12 @@ from components.providers import (
 from dev.offline import SUBSCRIPTION_ID, ProgramRun, RecordingMonitor, StackMocks, run_program
 
 ALL_REGISTERED = {name: "Registered" for name in REQUIRED_PROVIDERS}
-REAL_CONFIG = {"githubClientId": "Ov23liA1b2C3d4E5f6G7", "owner": "events@contoso.eu"}
+REAL_CONFIG = {
+    "githubClientId": "Ov23liA1b2C3d4E5f6G7",
+    "owner": "events@contoso.eu",
+    "githubClientSecret": "0123456789abcdef0123456789abcdef01234567",
+    "allowedGitHubLogins": '["octocat"]',
+}
 
 
 def test_the_issue_list_of_namespaces_is_required() -> None:
