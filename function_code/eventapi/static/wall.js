@@ -16,13 +16,21 @@
   const pollMs = Number.parseInt(document.body.dataset.pollMs, 10) || DEFAULT_POLL_MS;
 
   function showJoinSteps() {
-    document.getElementById("step-device").textContent = `curl -X POST ${api}/auth/device`;
-    document.getElementById("step-token").textContent =
-      `curl -X POST ${api}/auth/token \\\n  -H 'content-type: application/json' \\\n` +
-      `  -d '{"device_code": "<device_code>"}'`;
-    document.getElementById("step-light").textContent =
-      `curl -X POST ${api}/lights \\\n  -H "authorization: Bearer $TOKEN" \\\n` +
-      `  -H 'content-type: application/json' \\\n  -d '{"pattern": "pulse", "color": "ff6a00"}'`;
+    const continued = (...lines) => lines.join(" \\\n  ");
+    document.getElementById("step-device").textContent = continued("curl -X POST", `${api}/auth/device`);
+    document.getElementById("step-token").textContent = continued(
+      "curl -X POST",
+      `${api}/auth/token`,
+      "-H 'content-type: application/json'",
+      `-d '{"device_code": "<device_code>"}'`,
+    );
+    document.getElementById("step-light").textContent = continued(
+      "curl -X POST",
+      `${api}/lights`,
+      `-H "authorization: Bearer $TOKEN"`,
+      "-H 'content-type: application/json'",
+      `-d '{"pattern": "pulse", "color": "ff6a00"}'`,
+    );
     document.getElementById("docs-link").href = `${api}/docs`;
     document.getElementById("privacy-link").href = `${api}/privacy`;
   }
@@ -36,7 +44,7 @@
     if (Number.isNaN(time.getTime())) {
       return "";
     }
-    return time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    return time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
   }
 
   function makeLight(light, key) {
