@@ -42,14 +42,18 @@ def problem(status: int, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": ERROR_CODES.get(status, "bad_request")}, status_code=status, headers=headers)
 
 
+# The methods a 405 may name: every method HTTP defines for resources (CONNECT is not one).
+_HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+
+
 def allowed_methods(request: Request) -> list[str]:
-    """Every method served at the request's path, across all routes (one route per method here)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    """Every method some route serves at the request's path, asked of the routes' own matching."""
+    allowed = []
+    for method in _HTTP_METHODS:
+        probe = {**request.scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
