@@ -34,8 +34,10 @@ def my_data(session: SessionDep, deps: ServicesDep) -> MyData:
 @router.delete(
     "/me",
     status_code=204,
-    responses={204: {"description": "Erased; the token no longer works."}}
-    | error_responses(*EVERY_REQUEST, *IGNORED_BODY, *SIGNED_IN),
+    responses={
+        204: {"description": "Erased; the token no longer works."},
+        **error_responses(*EVERY_REQUEST, *IGNORED_BODY, *SIGNED_IN),
+    },
 )
 def erase_me(session: SessionDep, deps: ServicesDep) -> Response:
     """Erase every row about the caller and end all of their sessions: their tokens stop working."""
