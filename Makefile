@@ -4,6 +4,7 @@
 #   make preview   offline dry run of what `pulumi up` would create
 #   make security  the attack suites and policy tests alone
 #   make bench     benchmarks (ratios measured in one run)
+#   make browser   Debian's headless chromium + chromium-driver for the light-wall test (apt-get, once)
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -60,9 +61,12 @@ clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache build .local
 
 # The light-wall browser test: Debian's chromium and chromium-driver, installed once (stamp file).
+# apt-get needs root (CI runs as root); a machine that already has both skips it.
 $(BROWSER_STAMP):
-	apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
+	if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; \
+	fi
 	mkdir -p $(dir $@) && touch $@
 
 browser: $(BROWSER_STAMP)
