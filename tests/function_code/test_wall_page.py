@@ -36,6 +36,10 @@ def test_the_wall_serves_under_the_strict_policy(client: httpx.Client) -> None:
     assert response.headers["content-type"].startswith("text/html")
     policy = response.headers["content-security-policy"]
     assert policy == WALL_POLICY
+    # The page keeps every other header the API's responses carry.
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
     directives = _directives(policy)
     assert directives["default-src"] == ["'none'"]
     assert directives["frame-ancestors"] == ["'none'"]
