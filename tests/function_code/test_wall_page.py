@@ -115,7 +115,7 @@ def test_other_responses_keep_the_api_policy() -> None:
     assert content_security_policy("/api/wall/") == API_CONTENT_SECURITY_POLICY
     # A page is added by one line in the table.
     assert content_security_policy("/api/auth/verify", {"/api/auth/verify": b"x"}) == b"x"
-    assert set(PAGE_CONTENT_SECURITY_POLICIES) == {"/api/docs", "/api/wall"}
+    assert {"/api/docs", "/api/wall"} <= set(PAGE_CONTENT_SECURITY_POLICIES)
 
 
 @pytest.mark.parametrize(
