@@ -7,13 +7,14 @@ import logging
 from fastapi import APIRouter, Response
 
 from eventapi.deps import ServicesDep, SessionDep
-from eventapi.models import MyData, MySession, MySignIn, Problem
+from eventapi.models import MyData, MySession, MySignIn
+from eventapi.openapi_errors import EVERY_REQUEST, IGNORED_BODY, SIGNED_IN, error_responses
 
 router = APIRouter(tags=["your data"])
 log = logging.getLogger(__name__)
 
 
-@router.get("/me", responses={401: {"model": Problem}})
+@router.get("/me", responses=error_responses(*EVERY_REQUEST, *SIGNED_IN))
 def my_data(session: SessionDep, deps: ServicesDep) -> MyData:
     """Everything stored about the caller."""
     sessions = deps.sessions
@@ -28,7 +29,14 @@ def my_data(session: SessionDep, deps: ServicesDep) -> MyData:
     )
 
 
-@router.delete("/me", status_code=204, responses={401: {"model": Problem}})
+@router.delete(
+    "/me",
+    status_code=204,
+    responses={
+        204: {"description": "Erased; the token no longer works."},
+        **error_responses(*EVERY_REQUEST, *IGNORED_BODY, *SIGNED_IN),
+    },
+)
 def erase_me(session: SessionDep, deps: ServicesDep) -> Response:
     """Erase every row about the caller and end their session on every device: their tokens stop working."""
     deps.sessions.erase(session)
