@@ -195,7 +195,7 @@ def test_the_browser_step_sends_state_and_pkce_to_github(clocked: RunningApi, gi
     # A state that is not the one handed out is refused, and approves nothing.
     device_key, _ = query["state"].split(".")
     forged = client.get("/api/auth/callback", params={"code": "abc", "state": f"{device_key}.{'A' * 43}"})
-    assert forged.status_code == 400
+    assert forged.status_code == 404
     assert _poll(client, started["device_code"]).json() == {"error": "authorization_pending"}
 
 
@@ -205,7 +205,7 @@ def test_a_user_code_can_start_the_github_step_a_few_times_only(clocked: Running
     statuses = [
         client.get("/api/auth/github", params={"user_code": started["user_code"]}).status_code for _ in range(6)
     ]
-    assert statuses == [303] * 5 + [429]
+    assert statuses == [303] * 5 + [400]
 
 
 def test_the_stand_in_enforces_githubs_ten_sign_ins_per_user_per_hour(

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from eventapi.deps import ServicesDep
 from eventapi.models import Privacy
-from eventapi.settings import SignInMode
 from eventapi.openapi_errors import EVERY_REQUEST, error_responses
+from eventapi.settings import SignInMode
 
 router = APIRouter(tags=["privacy"])
 
