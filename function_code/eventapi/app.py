@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from eventapi.errors import register_error_handlers
 from eventapi.guard import BodyGuard, ConcurrencyGuard, ErrorShield, SecurityHeaders
+from eventapi.phases import PhaseGuard
 from eventapi.routes import auth, health, lights, me, privacy, wall
 from eventapi.services import Services, build_services
 from eventapi.settings import MAX_BODY_BYTES, load_settings
@@ -53,6 +54,7 @@ def create_app(services: Services) -> FastAPI:
     settings = services.settings
     # Added innermost first: the shield wraps everything, the body guard sits next to the routes.
     app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(PhaseGuard, settings=settings, clock=services.clock)
     app.add_middleware(
         ConcurrencyGuard,
         max_concurrent=settings.max_concurrent_requests,

@@ -24,10 +24,13 @@ IGNORED_BODY: tuple[int, ...] = (413, 415)
 SIGNED_IN: tuple[int, ...] = (401, 503)
 # Reads or writes table storage.
 STORAGE: tuple[int, ...] = (503,)
+# Closed with the event's phase (sign-in after the event, data after the retention window).
+EVENT_PHASE: tuple[int, ...] = (410,)
 
 _DESCRIPTIONS: dict[int, str] = {
     400: "The body is not valid JSON.",
     401: "No token, or a token that is invalid, expired or whose session has ended.",
+    410: "The event is over: sign-in closes at its end (plus any grace), data endpoints when its data is deleted.",
     413: "The body is larger than the API accepts.",
     415: "The body is not application/json.",
     422: "The body or a parameter does not match the documented schema.",

@@ -14,7 +14,7 @@ from eventapi.auth.codes import normalize_user_code
 from eventapi.auth.sign_in import BrowserOutcome, GrantError, TokenPair
 from eventapi.deps import ClientIpDep, ServicesDep
 from eventapi.models import DeviceCodeResponse, JsonWebKey, JsonWebKeySet, TokenRequest, TokenResponse
-from eventapi.openapi_errors import EVERY_REQUEST, IGNORED_BODY, JSON_BODY, STORAGE, error_responses
+from eventapi.openapi_errors import EVENT_PHASE, EVERY_REQUEST, IGNORED_BODY, JSON_BODY, STORAGE, error_responses
 from eventapi.quotas import GITHUB_SIGN_INS, ip_subject
 
 router = APIRouter(tags=["sign-in"])
@@ -74,6 +74,7 @@ def _page(description: str) -> dict[str, object]:
 
 _BROWSER_ERRORS = error_responses(
     *EVERY_REQUEST,
+    *EVENT_PHASE,
     *STORAGE,
     422,
     descriptions={
@@ -88,6 +89,7 @@ GRANT_ERRORS = ("authorization_pending", "slow_down", "access_denied", "expired_
     "/auth/device",
     responses=error_responses(
         *EVERY_REQUEST,
+        *EVENT_PHASE,
         *IGNORED_BODY,
         *STORAGE,
         descriptions={429: "Too many sign-ins started from this address this minute; retry after Retry-After."},
@@ -113,6 +115,7 @@ def start_sign_in(deps: ServicesDep, ip: ClientIpDep) -> DeviceCodeResponse:
     response_model=TokenResponse,
     responses=error_responses(
         *EVERY_REQUEST,
+        *EVENT_PHASE,
         *JSON_BODY,
         *STORAGE,
         descriptions={

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from eventapi.deps import ServicesDep, SessionDep
 from eventapi.models import Accepted, LightCommand, Pattern, Wall, WallEntry
-from eventapi.openapi_errors import EVERY_REQUEST, JSON_BODY, SIGNED_IN, STORAGE, error_responses
+from eventapi.openapi_errors import EVENT_PHASE, EVERY_REQUEST, JSON_BODY, SIGNED_IN, STORAGE, error_responses
 from eventapi.settings import WALL_SIZE
 
 router = APIRouter(tags=["lights"])
@@ -17,6 +17,7 @@ router = APIRouter(tags=["lights"])
     status_code=202,
     responses=error_responses(
         *EVERY_REQUEST,
+        *EVENT_PHASE,
         *JSON_BODY,
         *SIGNED_IN,
         descriptions={429: "The attendee's per-minute command quota is spent, or the instance is full."},
@@ -31,7 +32,7 @@ def send_light(command: LightCommand, session: SessionDep, deps: ServicesDep) ->
     return Accepted(id=light_id)
 
 
-@router.get("/lights", responses=error_responses(*EVERY_REQUEST, *STORAGE))
+@router.get("/lights", responses=error_responses(*EVERY_REQUEST, *EVENT_PHASE, *STORAGE))
 def wall(deps: ServicesDep) -> Wall:
     """The most recent commands, newest first: pattern, color and time, never who sent them."""
     lights = deps.lights.recent(deps.clock(), WALL_SIZE)

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Response
 
 from eventapi.deps import ServicesDep, SessionDep
 from eventapi.models import MyData, MySession, MySignIn
-from eventapi.openapi_errors import EVERY_REQUEST, IGNORED_BODY, SIGNED_IN, error_responses
+from eventapi.openapi_errors import EVENT_PHASE, EVERY_REQUEST, IGNORED_BODY, SIGNED_IN, error_responses
 
 router = APIRouter(tags=["your data"])
 log = logging.getLogger(__name__)
 
 
-@router.get("/me", responses=error_responses(*EVERY_REQUEST, *SIGNED_IN))
+@router.get("/me", responses=error_responses(*EVERY_REQUEST, *EVENT_PHASE, *SIGNED_IN))
 def my_data(session: SessionDep, deps: ServicesDep) -> MyData:
     """Everything stored about the caller."""
     sessions = deps.sessions
@@ -34,7 +34,7 @@ def my_data(session: SessionDep, deps: ServicesDep) -> MyData:
     status_code=204,
     responses={
         204: {"description": "Erased; the token no longer works."},
-        **error_responses(*EVERY_REQUEST, *IGNORED_BODY, *SIGNED_IN),
+        **error_responses(*EVERY_REQUEST, *EVENT_PHASE, *IGNORED_BODY, *SIGNED_IN),
     },
 )
 def erase_me(session: SessionDep, deps: ServicesDep) -> Response:

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from eventapi.openapi_errors import EVERY_REQUEST, error_responses
+from eventapi.openapi_errors import EVENT_PHASE, EVERY_REQUEST, error_responses
 
 router = APIRouter(tags=["wall"])
 
@@ -47,7 +47,7 @@ class SvgResponse(Response):
 
 def _documented(media_type: str, description: str, example: str) -> dict[int | str, dict[str, Any]]:
     content = {media_type: {"schema": {"type": "string"}, "example": example}}
-    return {200: {"description": description, "content": content}} | error_responses(*EVERY_REQUEST)
+    return {200: {"description": description, "content": content}} | error_responses(*EVERY_REQUEST, *EVENT_PHASE)
 
 
 @router.get(
