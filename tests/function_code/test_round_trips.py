@@ -13,7 +13,6 @@ from typing import Any
 import jwt
 import pytest
 from azure.core.pipeline import PipelineRequest, PipelineResponse
-from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.data.tables import TableServiceClient
 from eventapi.storage.tables import Tables
 
@@ -25,8 +24,9 @@ pytestmark = pytest.mark.azurite
 
 
 @dataclass
-class StorageMeter(SansIOHTTPPolicy[Any, Any]):
-    """Counts every request the tables SDK sends (retries included) and the entities its answers carry."""
+class StorageMeter:
+    """Counts every request the tables SDK sends (each retry too: the SDK's hooks run per try) and the
+    entities its answers carry."""
 
     requests: list[str] = field(default_factory=list)
     entities: int = 0
@@ -36,7 +36,7 @@ class StorageMeter(SansIOHTTPPolicy[Any, Any]):
         if self.counting:
             self.requests.append(f"{request.http_request.method} {request.http_request.url.split('?')[0]}")
 
-    def on_response(self, request: PipelineRequest[Any], response: PipelineResponse[Any, Any]) -> None:
+    def on_response(self, response: PipelineResponse[Any, Any]) -> None:
         if not self.counting:
             return
         try:
@@ -55,7 +55,9 @@ class StorageMeter(SansIOHTTPPolicy[Any, Any]):
 @pytest.fixture
 def metered(azurite: AzuritePorts, github: GitHubStandIn, state_dir: Path) -> Iterator[tuple[RunningApi, StorageMeter]]:
     meter = StorageMeter()
-    tables = Tables.for_azurite(azurite.connection_string, per_retry_policies=[meter])
+    tables = Tables.for_azurite(
+        azurite.connection_string, raw_request_hook=meter.on_request, raw_response_hook=meter.on_response
+    )
     running = make_api(azurite, github, state_dir, tables=tables, EVENTSTACK_COMMANDS_PER_MINUTE="600")
     yield running, meter
     running.stop()
@@ -73,7 +75,7 @@ def test_an_accepted_command_costs_at_most_two_round_trips(
         assert sent.status_code == 202
         # One conditional write of the session row (the attendee's counter, and the proof the session
         # still exists), one insert of the wall row.
-        assert len(meter.requests) <= 2, meter.requests
+        assert 1 <= len(meter.requests) <= 2, meter.requests
 
 
 def test_access_and_erasure_read_only_the_callers_partitions(
@@ -95,8 +97,8 @@ def test_access_and_erasure_read_only_the_callers_partitions(
     assert client.delete("/api/me", headers=bearer(pair["access_token"])).status_code == 204
     read_by_erasure = meter.entities
     # The caller has a handful of rows: a scan of the tables would read thousands.
-    assert read_by_access <= 6, read_by_access
-    assert read_by_erasure <= 6, read_by_erasure
+    assert 1 <= read_by_access <= 6, read_by_access
+    assert 1 <= read_by_erasure <= 6, read_by_erasure
 
 
 @dataclass
