@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import jwt
-
 from eventapi.auth.signer import Signer
 from eventapi.settings import MAX_TOKEN_TTL, TOKEN_LEEWAY
 
@@ -83,6 +81,9 @@ class TokenService:
 
     def verify(self, token: str) -> str:
         """Return the session id of a valid token; raise InvalidToken otherwise."""
+        # PyJWT (and cryptography behind it) load with the first authenticated request, not the app.
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:

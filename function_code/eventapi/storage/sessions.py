@@ -14,10 +14,12 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
-
-from azure.data.tables import TableEntity
+from typing import TYPE_CHECKING
 
 from eventapi.storage.tables import ATTENDEES, SESSIONS, WRITTEN_AT, Conflict, Tables, etag_of
+
+if TYPE_CHECKING:
+    from azure.data.tables import TableEntity
 
 SESSION_ROW = "session"
 ATTENDEE_ROW = "attendee"
