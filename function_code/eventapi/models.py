@@ -79,6 +79,21 @@ class TokenRequest(_Strict):
 class DeviceCodeResponse(_Strict):
     """RFC 8628 section 3.2: what the device shows, and how often it may poll."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "device_code": "Yp3mKq0uV9dF2sLxR7wT1cN8bJ5hG4aE6zQyWvUiOkM",
+                    "user_code": "BDFG-HJKL",
+                    "verification_uri": "https://wall.example/api/auth/verify",
+                    "verification_uri_complete": "https://wall.example/api/auth/verify?user_code=BDFG-HJKL",
+                    "expires_in": 600,
+                    "interval": 5,
+                }
+            ]
+        }
+    )
+
     device_code: str
     user_code: str
     verification_uri: str
@@ -89,6 +104,19 @@ class DeviceCodeResponse(_Strict):
 
 class TokenResponse(_Strict):
     """A short-lived bearer token for this API (not a GitHub token) and the refresh token that renews it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2ln",
+                    "token_type": "Bearer",
+                    "expires_in": 600,
+                    "refresh_token": "0f" * 16 + "." + "a1" * 16 + ".Yp3mKq0uV9dF2sLxR7wT1cN8bJ5hG4aE6zQyWvUiOkM",
+                }
+            ]
+        }
+    )
 
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme name, not a secret

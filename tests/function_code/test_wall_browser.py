@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eventapi.store import TableStore
+from eventapi.storage.lights import LightStore
+from eventapi.storage.tables import Tables
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -129,11 +130,11 @@ def _poll_seconds(driver: webdriver.Chrome) -> float:
 
 
 def test_the_wall_shows_every_command_newest_first_as_text_under_its_policy(
-    wall_api: WallApi, browser: webdriver.Chrome, github: GitHubStandIn, store: TableStore
+    wall_api: WallApi, browser: webdriver.Chrome, github: GitHubStandIn, store: Tables
 ) -> None:
     api, clock = wall_api.running, wall_api.clock
     # A stored value with markup in it, older than every command below.
-    store.add_light("planted-row", "solid", STORED_MARKUP, clock())
+    LightStore(store).add("solid", STORED_MARKUP, clock())
     clock.advance(timedelta(seconds=1))
 
     browser.get(f"{api.url}/api/wall")
@@ -187,7 +188,7 @@ def test_nothing_moves_when_the_viewer_asks_for_reduced_motion(wall_api: WallApi
     browser.execute_cdp_cmd(
         "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]}
     )
-    wall_api.running.services.store.add_light("planted-row", "blink", "ff4f6d", wall_api.clock())
+    wall_api.running.services.lights.add("blink", "ff4f6d", wall_api.clock())
     browser.get(f"{wall_api.running.url}/api/wall")
     interval = _poll_seconds(browser)
     WebDriverWait(browser, 2 * interval).until(lambda d: ("blink", "#ff4f6d") in _shown(d))

@@ -65,11 +65,9 @@ def _take_browser_quota(deps: ServicesDep, ip: str) -> None:
 
 
 # The browser step's pages are for people: HTML, each with a fixed text.
-_HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
-
-
-def _page(description: str) -> dict[str, object]:
-    return {"description": description, **_HTML}
+def _page(description: str, title: str = "Sign in to the light wall") -> dict[str, object]:
+    example = f'<!doctype html>\n<html lang="en"><head><title>{title}</title></head>...'
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}, "example": example}}}
 
 
 _BROWSER_ERRORS = error_responses(
@@ -147,7 +145,11 @@ def token(body: TokenRequest, deps: ServicesDep) -> TokenResponse | JSONResponse
 @router.get(
     "/auth/verify",
     response_class=HTMLResponse,
-    responses={404: _page("The code is unknown or has expired (the form again)."), **_BROWSER_ERRORS},
+    responses={
+        200: _page("The form for the code, or the code with what approving it does and a link on to GitHub."),
+        404: _page("The code is unknown or has expired (the form again)."),
+        **_BROWSER_ERRORS,
+    },
 )
 def verification_page(deps: ServicesDep, ip: ClientIpDep, user_code: Annotated[str, _USER_CODE] = "") -> HTMLResponse:
     """The attendee's browser step: enter the code, see what is being authorised, continue to GitHub."""
@@ -166,7 +168,10 @@ def verification_page(deps: ServicesDep, ip: ClientIpDep, user_code: Annotated[s
     response_class=HTMLResponse,
     status_code=303,
     responses={
-        303: {"description": "On to GitHub's consent page.", "headers": {"Location": {"schema": {"type": "string"}}}},
+        303: {
+            **_page("On to GitHub's consent page (state and PKCE in the query).", "On to GitHub"),
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        },
         400: _page("The code was tried too often: start a new sign-in."),
         404: _page("The code is unknown or has expired."),
         **_BROWSER_ERRORS,
@@ -188,6 +193,7 @@ def to_github(deps: ServicesDep, ip: ClientIpDep, user_code: Annotated[str, _USE
     "/auth/callback",
     response_class=HTMLResponse,
     responses={
+        200: _page("Signed in: the device can redeem its code now.", "Signed in"),
         400: _page("The sign-in was cancelled or has expired."),
         404: _page("The sign-in is unknown."),
         403: _page("The GitHub account is not on the attendee list; nothing was stored."),
