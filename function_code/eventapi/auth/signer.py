@@ -75,6 +75,7 @@ class LocalSigner:
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         self._kid = hashlib.sha256(public_der).hexdigest()[:32]
+        self._public = {self._kid: self._key.public_key()}
 
     def sign(self, signing_input: bytes) -> tuple[str, bytes]:
         from cryptography.hazmat.primitives import hashes
@@ -87,7 +88,7 @@ class LocalSigner:
         return self._kid
 
     def public_keys(self) -> dict[str, ec.EllipticCurvePublicKey]:
-        return {self._kid: self._key.public_key()}
+        return dict(self._public)
 
     def refresh_public_keys(self) -> bool:
         return False
