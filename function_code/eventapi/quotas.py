@@ -67,8 +67,8 @@ class Quotas:
         if not self._counters.take(subject, window.key, per_minute, now):
             raise QuotaExceeded(window.retry_after)
 
-    def take_command(self, session_id: str, per_minute: int) -> None:
-        """One command of the attendee behind `session_id` (SessionGone if it ended meanwhile)."""
+    def take_command(self, session_id: str, per_minute: int, *, command: bool = True) -> None:
+        """One request of the attendee behind `session_id` (SessionGone if it ended meanwhile)."""
         window = current_window(self._clock())
-        if not self._sessions.take_command(session_id, window.number, per_minute):
+        if not self._sessions.take_command(session_id, window.number, per_minute, command=command):
             raise QuotaExceeded(window.retry_after)

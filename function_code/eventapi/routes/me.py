@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 @router.get("/me", responses=error_responses(*EVERY_REQUEST, *EVENT_PHASE, *SIGNED_IN))
 def my_data(session: SessionDep, deps: ServicesDep) -> MyData:
-    """Everything stored about the caller."""
+    """Everything stored about the caller (counts against the attendee's per-minute quota)."""
+    deps.quotas.take_command(session.session_id, deps.settings.commands_per_minute, command=False)
     sessions = deps.sessions
     current = sessions.session(session.session_id, fresh=True) or session
     return MyData(
@@ -38,7 +39,11 @@ def my_data(session: SessionDep, deps: ServicesDep) -> MyData:
     },
 )
 def erase_me(session: SessionDep, deps: ServicesDep) -> Response:
-    """Erase every row about the caller and end their session on every device: their tokens stop working."""
+    """Erase every row about the caller and end their session on every device: their tokens stop working.
+
+    Counts against the attendee's per-minute quota like every call that reaches storage.
+    """
+    deps.quotas.take_command(session.session_id, deps.settings.commands_per_minute, command=False)
     deps.sessions.erase(session)
     log.info("erasure completed")
     return Response(status_code=204)

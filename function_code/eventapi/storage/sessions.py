@@ -241,8 +241,11 @@ class SessionStore:
 
     # Commands ------------------------------------------------------------------------------
 
-    def take_command(self, session_id: str, window: int, per_minute: int) -> bool:
-        """Count one command in `window` on the session row; False when the window is full.
+    def take_command(self, session_id: str, window: int, per_minute: int, *, command: bool = True) -> bool:
+        """Count one request in `window` on the session row; False when the window is full.
+
+        `command` requests (POST /api/lights) also count in the attendee's running total; access and
+        erasure requests count against the same per-minute quota without being commands.
 
         One conditional write when this instance knows the row's ETag: it fails if another
         instance counted meanwhile (then re-read and retry) or if the session is gone (SessionGone).
@@ -254,7 +257,7 @@ class SessionStore:
             count = session.count if session.window == window else 0
             if count >= per_minute:
                 return False
-            updated = replace(session, window=window, count=count + 1, commands=session.commands + 1)
+            updated = replace(session, window=window, count=count + 1, commands=session.commands + int(command))
             try:
                 etag = self._tables.replace(SESSIONS, _session_entity(updated), session.etag)
             except Conflict:
