@@ -15,8 +15,10 @@ from eventapi.settings import QUOTA_WINDOW
 from eventapi.storage.counters import CounterStore
 from eventapi.storage.sessions import SessionStore
 
-# The subject of the app-wide cap on GitHub authorizations.
-GITHUB_SIGN_INS = "app-github-sign-ins"
+
+def github_sign_ins_subject(client_id: str) -> str:
+    """The subject of the app-wide cap on GitHub authorizations: GitHub counts per OAuth app."""
+    return f"github-app-{client_id}"
 
 
 class QuotaExceeded(Exception):  # noqa: N818 - reads as the condition it reports

@@ -217,3 +217,17 @@ def test_the_stand_in_enforces_githubs_ten_sign_ins_per_user_per_hour(
     for _ in range(SIGN_INS_PER_USER_PER_HOUR):
         approve(github, start_sign_in(client)["user_code"], user)
     approve(github, start_sign_in(client)["user_code"], user, expected=429)
+
+
+def test_a_renamed_account_starts_a_new_session_and_the_old_one_ends(
+    clocked: RunningApi, github: GitHubStandIn, new_user: Callable[[], User]
+) -> None:
+    client = clocked.client()
+    before = new_user()
+    old = sign_in_pair(client, github, before)
+    renamed = User(before.id, before.login + "-new")
+    new = sign_in_pair(client, github, renamed)
+    old_sub = jwt.decode(old["access_token"], options={"verify_signature": False})["sub"]
+    assert jwt.decode(new["access_token"], options={"verify_signature": False})["sub"] != old_sub
+    assert client.get("/api/me", headers=bearer(old["access_token"])).status_code == 401
+    assert client.get("/api/me", headers=bearer(new["access_token"])).status_code == 200

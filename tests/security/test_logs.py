@@ -50,10 +50,10 @@ def test_no_log_record_holds_an_identity_a_token_a_code_or_an_address(
         approve(github, refused["user_code"], stranger, expected=403)
         client.post("/api/auth/token", json={"device_code": refused["device_code"]})
         renewed = client.post("/api/auth/token", json={"refresh_token": pair["refresh_token"]}).json()
+        key = client.get("/api/me", headers=bearer(renewed["access_token"])).json()["attendee"]["key"]
         for body in ({"pattern": "chase", "color": "c0ffee"},) * 3 + ({"pattern": "nope", "color": "decade"},):
             client.post("/api/lights", json=body, headers=bearer(renewed["access_token"]))
         client.get("/api/me", headers=bearer(renewed["access_token"][:-4] + "AAAA"))
-        key = client.get("/api/me", headers=bearer(renewed["access_token"])).json()["attendee"]["key"]
         client.post("/api/auth/token", json={"refresh_token": pair["refresh_token"]})  # reuse: revokes
         second = sign_in_pair(client, github, attendee)
         client.delete("/api/me", headers=bearer(second["access_token"]))

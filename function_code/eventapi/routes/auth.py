@@ -15,7 +15,7 @@ from eventapi.auth.sign_in import BrowserOutcome, GrantError, TokenPair
 from eventapi.deps import ClientIpDep, ServicesDep
 from eventapi.models import DeviceCodeResponse, JsonWebKey, JsonWebKeySet, TokenRequest, TokenResponse
 from eventapi.openapi_errors import EVENT_PHASE, EVERY_REQUEST, IGNORED_BODY, JSON_BODY, STORAGE, error_responses
-from eventapi.quotas import GITHUB_SIGN_INS, ip_subject
+from eventapi.quotas import github_sign_ins_subject, ip_subject
 
 router = APIRouter(tags=["sign-in"])
 UNKNOWN_CODE = "That code is unknown or has expired. Check it, or start again on your device."
@@ -181,7 +181,7 @@ def to_github(deps: ServicesDep, ip: ClientIpDep, user_code: Annotated[str, _USE
     """Send the browser to GitHub's consent page (state and PKCE), within the app's GitHub budget."""
     _take_browser_quota(deps, ip)
     # GitHub allows an OAuth app 2,000 token requests an hour: the whole app stays under it.
-    deps.quotas.take(GITHUB_SIGN_INS, deps.settings.sign_ins_per_minute)
+    deps.quotas.take(github_sign_ins_subject(deps.settings.github_client_id), deps.settings.sign_ins_per_minute)
     started = deps.sign_in.begin_browser_step(user_code)
     if isinstance(started, BrowserOutcome):
         title, message, status = OUTCOMES[started]

@@ -199,6 +199,10 @@ class SessionStore:
             except Conflict:
                 self.revoke(session.session_id)
                 continue
+            if index is not None:
+                # The session it pointed at is over (expired, or the account's login changed):
+                # one attendee never holds two sessions, so neither two quotas.
+                self.revoke(str(index["session"]))
             return self._remember(replace(session, etag=etag))
         raise Conflict("sign-in raced too often")
 
