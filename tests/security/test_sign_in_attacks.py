@@ -1,4 +1,4 @@
-"""Attacks on the sign-in: pacing, refresh-token theft and reuse, device-code phishing, the browser step, GitHub's limits."""
+"""Attacks on the sign-in: pacing, refresh-token theft and reuse, device-code phishing, GitHub's limits."""
 
 from __future__ import annotations
 
