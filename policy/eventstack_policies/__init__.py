@@ -1,8 +1,8 @@
 """The threat model as mandatory CrossGuard rules: one policy per setting that carries a mitigation.
 
 One module per concern, the way `components/` is split: `storage`, `keyvault`, `function_app`,
-`access`, `location`, `tags`, `network`, `monitoring`, `private_endpoints`. Each holds its bounds,
-its checks and the policies built from them; `props` reads a resource's inputs, `links` ties the
+`access`, `location`, `tags`, `network`, `monitoring`, `private_endpoints`, `edge`, `availability`.
+Each holds its bounds, its checks and the policies built from them; `props` reads a resource's inputs, `links` ties the
 stack's resources to each other, `assembly` turns checks into mandatory policies. The bounds and
 the region list live here, not in the program: a guard that read its limits from what it guards
 would move with it.
@@ -21,7 +21,19 @@ from __future__ import annotations
 
 from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
 
-from . import access, function_app, keyvault, location, monitoring, network, private_endpoints, storage, tags
+from . import (
+    access,
+    availability,
+    edge,
+    function_app,
+    keyvault,
+    location,
+    monitoring,
+    network,
+    private_endpoints,
+    storage,
+    tags,
+)
 
 # Everything the pack enforces: per-resource rules before each resource is created, stack rules
 # once the whole stack is known.
@@ -34,6 +46,8 @@ RESOURCE_POLICIES: list[ResourceValidationPolicy] = [
     *tags.RESOURCE_POLICIES,
     *network.RESOURCE_POLICIES,
     *monitoring.RESOURCE_POLICIES,
+    *edge.RESOURCE_POLICIES,
+    *availability.RESOURCE_POLICIES,
 ]
 STACK_POLICIES: list[StackValidationPolicy] = [
     *function_app.STACK_POLICIES,
@@ -41,6 +55,7 @@ STACK_POLICIES: list[StackValidationPolicy] = [
     *monitoring.STACK_POLICIES,
     *storage.STACK_POLICIES,
     *network.STACK_POLICIES,
+    *edge.STACK_POLICIES,
 ]
 POLICIES: list[Policy] = [*RESOURCE_POLICIES, *STACK_POLICIES]
 

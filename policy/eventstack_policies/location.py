@@ -30,6 +30,10 @@ GLOBAL_LOCATION_TYPES: frozenset[str] = frozenset(
         "azure-native:privatedns:VirtualNetworkLink",
         "azure-native:network:PrivateZone",
         "azure-native:network:VirtualNetworkLink",
+        # Front Door and its WAF are global services.
+        "azure-native:cdn:Profile",
+        "azure-native:cdn:AFDEndpoint",
+        "azure-native:frontdoor:Policy",
     }
 )
 GLOBAL_LOCATION = "global"

@@ -18,6 +18,9 @@ def _app_insights_local_auth(props: Mapping[str, Any]) -> Iterator[str]:
     yield from require(props, "disableLocalAuth", True, "telemetry is ingested with Azure AD only")
 
 
+# Every read, write and delete of attendee data, by category; the `allLogs` group covers them too.
+STORAGE_DATA_LOG_CATEGORIES: frozenset[str] = frozenset({"storageread", "storagewrite", "storagedelete"})
+ALL_LOGS_GROUP = "alllogs"
 # Log categories (or category groups) that carry the vault's audit trail.
 VAULT_AUDIT_LOG_CATEGORIES: frozenset[str] = frozenset({"audit", "alllogs", "auditevent"})
 
@@ -84,10 +87,12 @@ def _storage_logs(resources: Sequence[PolicyResource]) -> Iterator[tuple[str, st
         for service in STORAGE_LOGGED_SERVICES:
             # Each service is its own diagnostic target; the account-level setting does not cover it.
             settings = _diagnostics_to_workspace(resources, account, f"{service}/default")
-            if not any(_enabled_entries(s, "logs") for s in settings):
+            logged = {c for s in settings for entry in _enabled_entries(s, "logs") for c in _log_categories(entry)}
+            missing = set() if ALL_LOGS_GROUP in logged else STORAGE_DATA_LOG_CATEGORIES - logged
+            if missing:
                 yield (
-                    f"{label(account)}: {service} sends no logs to the stack's Log Analytics workspace, so reads "
-                    "and writes of attendee data go unrecorded",
+                    f"{label(account)}: {service} does not send {', '.join(sorted(missing))} logs to the stack's "
+                    "Log Analytics workspace, so reads, writes and deletes of attendee data go unrecorded",
                     account.urn,
                 )
 

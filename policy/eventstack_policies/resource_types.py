@@ -35,3 +35,11 @@ DIAGNOSTIC_SETTINGS: frozenset[str] = frozenset(
 LOG_ANALYTICS_WORKSPACE = "azure-native:operationalinsights:Workspace"
 MANAGEMENT_POLICY = "azure-native:storage:ManagementPolicy"
 NAT_GATEWAY = "azure-native:network:NatGateway"
+
+APP_SERVICE_PLAN = "azure-native:web:AppServicePlan"
+VAULT_KEY = "azure-native:keyvault:Key"
+FRONT_DOOR_PROFILE = "azure-native:cdn:Profile"
+FRONT_DOOR_ENDPOINT = "azure-native:cdn:AFDEndpoint"
+FRONT_DOOR_ROUTE = "azure-native:cdn:Route"
+FRONT_DOOR_SECURITY_POLICY = "azure-native:cdn:SecurityPolicy"
+WAF_POLICY = "azure-native:frontdoor:Policy"

@@ -38,6 +38,9 @@ TAGGABLE_TYPES: frozenset[str] = frozenset(
         "azure-native:web:AppServicePlan",
         "azure-native:web:WebApp",
         "azure-native:web:WebAppSlot",
+        "azure-native:cdn:Profile",
+        "azure-native:cdn:AFDEndpoint",
+        "azure-native:frontdoor:Policy",
     }
 )
 
