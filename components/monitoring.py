@@ -125,8 +125,11 @@ class Monitoring(pulumi.ComponentResource):
             # Resource-specific tables rather than the shared AzureDiagnostics table.
             log_analytics_destination_type="Dedicated",
             logs=[
-                *({"category_group": group, "enabled": True} for group in log_category_groups),
-                *({"category": category, "enabled": True} for category in log_categories),
+                *(
+                    monitor.DiagnosticsLogSettingsArgs(category_group=group, enabled=True)
+                    for group in log_category_groups
+                ),
+                *(monitor.DiagnosticsLogSettingsArgs(category=category, enabled=True) for category in log_categories),
             ],
             metrics=[{"category": category, "enabled": True} for category in metric_categories],
             opts=pulumi.ResourceOptions(parent=parent),
