@@ -47,6 +47,8 @@ def test_the_only_origin_is_the_function_app_probed_on_health_over_https(dev_sta
     assert origin.inputs["hostName"] == site.outputs["defaultHostName"]
     assert origin.inputs["originHostHeader"] == site.outputs["defaultHostName"]
     assert origin.inputs["enforceCertificateNameCheck"] is True
+    assert (origin.inputs["httpsPort"], origin.inputs["enabledState"]) == (443, "Enabled")
+    assert dev_stack.one(ORIGIN_GROUP).inputs["sessionAffinityState"] == "Disabled"
     probe = dev_stack.one(ORIGIN_GROUP).inputs["healthProbeSettings"]
     assert (probe["probePath"], probe["probeProtocol"], probe["probeRequestType"]) == ("/api/health", "Https", "GET")
     assert origin.inputs["originGroupName"] == dev_stack.one(ORIGIN_GROUP).outputs["name"]
@@ -57,6 +59,8 @@ def test_the_route_forwards_https_only_redirects_http_and_caches_nothing(dev_sta
     assert route.inputs["forwardingProtocol"] == "HttpsOnly"
     assert route.inputs["httpsRedirect"] == "Enabled"
     assert route.inputs["patternsToMatch"] == ["/api/*"]
+    assert route.inputs["supportedProtocols"] == ["Http", "Https"]  # HTTP only to be redirected
+    assert route.inputs["linkToDefaultDomain"] == "Enabled"
     assert "cacheConfiguration" not in route.inputs
     assert route.inputs["originGroup"] == {"id": dev_stack.one(ORIGIN_GROUP).id}
     assert route.inputs["endpointName"] == dev_stack.one(ENDPOINT).outputs["name"]
@@ -65,6 +69,7 @@ def test_the_route_forwards_https_only_redirects_http_and_caches_nothing(dev_sta
 def test_the_waf_prevents_and_is_tied_to_the_endpoint(dev_stack: ProgramRun) -> None:
     waf = dev_stack.one(WAF)
     settings = waf.inputs["policySettings"]
+    assert settings["customBlockResponseStatusCode"] == 403
     assert (settings["mode"], settings["enabledState"], settings["requestBodyCheck"]) == (
         "Prevention",
         "Enabled",
