@@ -171,3 +171,30 @@ def test_edge_none_builds_no_edge() -> None:
     run = run_with(edge="none")
     assert run.of_type(EDGE) == []
     assert [r for r in run.resources if r.type.startswith(("azure-native:cdn:", "azure-native:frontdoor:"))] == []
+
+
+def _api_routes() -> list[tuple[str, set[str]]]:
+    """Every route the app serves (path with its parameters filled in, methods), module by module."""
+    import importlib
+    import pkgutil
+
+    import eventapi.routes
+    from eventapi.app import API_PREFIX
+    from fastapi.routing import APIRoute
+
+    found = [(f"{API_PREFIX}/openapi.json", {"GET"}), (f"{API_PREFIX}/docs", {"GET"})]
+    for info in pkgutil.iter_modules(eventapi.routes.__path__):
+        module = importlib.import_module(f"eventapi.routes.{info.name}")
+        router = getattr(module, "router", None)
+        for route in getattr(router, "routes", []):
+            if isinstance(route, APIRoute):
+                found.append((API_PREFIX + re.sub(r"\{[^}]+\}", "x", route.path), set(route.methods)))
+    return found
+
+
+def test_every_route_of_the_app_passes_the_edges_contract_rules() -> None:
+    routes = _api_routes()
+    assert len(routes) > 5
+    for path, methods in routes:
+        assert re.fullmatch(edge.ALLOWED_PATHS_PATTERN, path.lower()), f"the WAF would block {path}"
+        assert methods <= set(edge.ALLOWED_METHODS), f"the WAF would block {sorted(methods)} {path}"
