@@ -161,3 +161,20 @@ def test_versioned_type_tokens_are_checked_like_the_default_version(token: str, 
 )
 def test_data_delete_by_must_be_iso_8601_utc(value: object, parses: bool) -> None:
     assert (tag_rules.parse_delete_by(value) is not None) is parses
+
+
+def test_the_pack_requires_zone_redundancy_only_where_the_config_allows_it() -> None:
+    from eventstack_policies import availability
+
+    # A region the pack holds to zone redundancy but the config refuses it in could never deploy.
+    assert availability.ZONE_REDUNDANT_FLEX_LOCATIONS <= config.ZONE_REDUNDANT_LOCATIONS
+
+
+def test_the_pack_and_the_program_name_the_same_edge_header_and_setting() -> None:
+    from eventstack_policies import edge as edge_rules
+
+    from components import function_app
+
+    assert edge_rules.FRONT_DOOR_ID_HEADER == function_app.FRONT_DOOR_ID_HEADER
+    assert function_app.FRONT_DOOR_SERVICE_TAG.lower() == edge_rules.FRONT_DOOR_SERVICE_TAG
+    assert edge_rules.BEHIND_EDGE_SETTING == function_app.BEHIND_EDGE_SETTING
