@@ -464,7 +464,9 @@ def test_without_the_edge_the_site_is_open_and_named_by_its_own_host() -> None:
 
 
 def test_the_app_is_told_it_sits_behind_the_edge(dev_stack: ProgramRun) -> None:
-    assert _settings(dev_stack)["EVENTSTACK_BEHIND_EDGE"] == "true"
+    from eventapi.settings import BEHIND_EDGE_SETTING
+
+    assert _settings(dev_stack)[BEHIND_EDGE_SETTING] == "true"
 
 
 # Availability
