@@ -27,6 +27,7 @@ RUNTIME_VERSION = "3.11"
 MIN_TLS_VERSION = "1.2"
 DEFAULT_HOST_SUFFIX = "azurewebsites.net"
 JWKS_PATH = ".well-known/jwks.json"
+CALLBACK_PATH = "auth/callback"
 APP_NAME_MAX = 60  # Azure site names: 2-60 letters, digits, hyphens; globally unique
 
 # Settings Flex Consumption rejects or ignores: the platform owns the runtime, the package
@@ -91,6 +92,10 @@ class AppSettingInputs:
     app_insights_connection_string: pulumi.Input[str]
     behind_edge: bool = False
     """Whether Front Door stands in front of the app (the app then counts per edge-reported address)."""
+    github_secret_name: pulumi.Input[str] = ""
+    """The Key Vault secret holding the GitHub OAuth app's client secret (its name, not its value)."""
+    login_digests: pulumi.Input[str] = ""
+    """HMACs of the admitted GitHub logins (allowlist mode)."""
 
 
 def app_settings(config: StackConfig, inputs: AppSettingInputs) -> dict[str, pulumi.Input[str]]:
@@ -122,6 +127,13 @@ def app_settings(config: StackConfig, inputs: AppSettingInputs) -> dict[str, pul
         "EVENTSTACK_MAX_OUTSTANDING_REQUESTS": str(config.max_outstanding_requests),
         "EVENTSTACK_GITHUB_CLIENT_ID": config.github_client_id,
         BEHIND_EDGE_SETTING: "true" if inputs.behind_edge else "false",
+        "EVENTSTACK_GITHUB_SECRET_NAME": inputs.github_secret_name,
+        "EVENTSTACK_SIGN_INS_PER_MINUTE": str(config.sign_ins_per_minute),
+        "EVENTSTACK_SESSION_HOURS": str(config.session_hours),
+        "EVENTSTACK_SESSIONS_PER_ATTENDEE": str(config.sessions_per_attendee),
+        "EVENTSTACK_SIGN_IN_MODE": config.sign_in,
+        # A setting, not code: changing the list and running `pulumi up` restarts the app with it.
+        "EVENTSTACK_ALLOWED_LOGIN_DIGESTS": inputs.login_digests if config.sign_in == "allowlist" else "",
     }
 
 
@@ -217,6 +229,10 @@ class FunctionAppArgs:
     """What must exist before code is shipped: the identity's role on the deployment storage."""
     edge: EdgeAccess | None = None
     """The Front Door the site admits exclusively; None leaves the site open (`edge: none`)."""
+    github_secret_name: pulumi.Input[str] = ""
+    """The Key Vault secret with the GitHub OAuth app's client secret."""
+    login_digests: pulumi.Input[str] = ""
+    """HMACs of the admitted GitHub logins."""
 
 
 class FunctionApp(pulumi.ComponentResource):
@@ -227,6 +243,7 @@ class FunctionApp(pulumi.ComponentResource):
     default_host_name: pulumi.Output[str]
     app_url: pulumi.Output[str]
     jwks_url: pulumi.Output[str]
+    github_callback_url: pulumi.Output[str]
     scm_host: pulumi.Output[str]
     deployed_hash: pulumi.Output[str]
 
@@ -265,6 +282,8 @@ class FunctionApp(pulumi.ComponentResource):
                 pepper_secret_name=args.pepper_secret_name,
                 app_insights_connection_string=args.app_insights_connection_string,
                 behind_edge=args.edge is not None,
+                github_secret_name=args.github_secret_name,
+                login_digests=args.login_digests,
             ),
         )
         main_default, main_rules = main_site_restrictions(args.edge)
@@ -369,6 +388,9 @@ class FunctionApp(pulumi.ComponentResource):
         public_host = host if args.edge is not None else site.default_host_name
         self.app_url = public_host.apply(lambda h: f"https://{h}")
         self.jwks_url = public_host.apply(lambda h: f"https://{h}/{ROUTE_PREFIX}/{JWKS_PATH}")
+        # What the operator registers as the OAuth app's authorization callback URL on GitHub: the
+        # attendee's browser reaches it through the edge when there is one.
+        self.github_callback_url = public_host.apply(lambda h: f"https://{h}/{ROUTE_PREFIX}/{CALLBACK_PATH}")
         self.scm_host = scm_host
         self.deployed_hash = deployment.deployed_hash
         self.register_outputs(
@@ -378,6 +400,7 @@ class FunctionApp(pulumi.ComponentResource):
                 "default_host_name": self.default_host_name,
                 "app_url": self.app_url,
                 "jwks_url": self.jwks_url,
+                "github_callback_url": self.github_callback_url,
                 "scm_host": self.scm_host,
                 "deployed_hash": self.deployed_hash,
             }

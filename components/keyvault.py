@@ -9,7 +9,7 @@ delete: deleting the vault (with the resource group) takes them along.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
@@ -19,11 +19,13 @@ from pulumi_azure_native import authorization, keyvault
 from components.identity import grant
 from components.monitoring import Monitoring
 from components.network import Network
+from components.pseudonyms import login_digests
 
 # Names inside the vault; the vault itself carries the per-stack suffix.
 SIGNING_KEY_NAME = "jwt-signing"
 STORAGE_KEY_NAME = "storage-encryption"
 PEPPER_SECRET_NAME = "github-id-pepper"  # noqa: S105 - the secret's name, not its value
+GITHUB_SECRET_NAME = "github-client-secret"  # noqa: S105 - the secret's name, not its value
 
 SOFT_DELETE_RETENTION_DAYS = 7  # the shortest Azure allows: a deleted vault keeps no data longer
 SIGNING_KEY_CURVE = "P-256"  # ES256 (RFC 7518 3.4)
@@ -80,6 +82,10 @@ class KeyVaultArgs:
     """Receives the vault's audit logs."""
     tags: Mapping[str, str]
     """Tags for every taggable resource."""
+    github_client_secret: str = field(default="", repr=False)
+    """The GitHub OAuth app's client secret (from secret config); stored here, read by the app only."""
+    allowed_github_logins: tuple[str, ...] = field(default=(), repr=False)
+    """Logins admitted in allowlist mode: the app receives only their HMACs with the pepper."""
 
 
 class KeyVault(pulumi.ComponentResource):
@@ -93,6 +99,8 @@ class KeyVault(pulumi.ComponentResource):
     storage_key_name: pulumi.Output[str]
     storage_key_id: pulumi.Output[str]
     pepper_secret_name: pulumi.Output[str]
+    github_secret_name: pulumi.Output[str]
+    login_digests: pulumi.Output[str]
 
     def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eventstack:azure:KeyVault", name, None, opts)
@@ -181,6 +189,29 @@ class KeyVault(pulumi.ComponentResource):
             opts=retained,
         )
 
+        # The web flow's client secret: the app exchanges GitHub's authorization codes with it.
+        github_secret = keyvault.Secret(
+            f"{name}-github-secret",
+            secret_name=GITHUB_SECRET_NAME,
+            vault_name=vault.name,
+            resource_group_name=args.resource_group_name,
+            properties=keyvault.SecretPropertiesArgs(
+                value=pulumi.Output.secret(args.github_client_secret),
+                content_type="text/plain",
+                attributes=keyvault.SecretAttributesArgs(enabled=True),
+            ),
+            tags=tags,
+            opts=retained,
+        )
+        grant(
+            f"{name}-app-reads-github-secret",
+            "Key Vault Secrets User",
+            scope=github_secret.id,
+            principal_id=args.app_principal_id,
+            parent=self,
+            subscription_id=client.subscription_id,
+        )
+
         grant(
             f"{name}-app-signs",
             "Key Vault Crypto User",
@@ -209,6 +240,10 @@ class KeyVault(pulumi.ComponentResource):
         self.storage_key_name = storage_key.name
         self.storage_key_id = storage_key.id
         self.pepper_secret_name = pepper_secret.name
+        self.github_secret_name = github_secret.name
+        logins = args.allowed_github_logins
+        # Derived from the pepper, so Pulumi keeps it secret in state; the app gets digests, never logins.
+        self.login_digests = pepper.result.apply(lambda pepper_value: login_digests(pepper_value, logins))
         self.register_outputs(
             {
                 "vault_id": self.vault_id,
@@ -219,5 +254,7 @@ class KeyVault(pulumi.ComponentResource):
                 "storage_key_name": self.storage_key_name,
                 "storage_key_id": self.storage_key_id,
                 "pepper_secret_name": self.pepper_secret_name,
+                "github_secret_name": self.github_secret_name,
+                "login_digests": self.login_digests,
             }
         )

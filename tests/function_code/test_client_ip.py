@@ -124,10 +124,10 @@ def test_the_edge_address_is_the_last_value_front_door_added(values: list[str], 
     assert edge_client_ip(values) == expected
 
 
-def test_the_behind_edge_setting_is_true_or_false() -> None:
-    from dev.local import api_environment
+def test_the_behind_edge_setting_is_true_or_false(tmp_path: Path) -> None:
+    from dev.local import api_environment, new_client_secret
 
-    env = api_environment(7071, "http://127.0.0.1:7072", AzuritePorts(1, 2, 3), Path(".local"), {})
+    env = api_environment(7071, "http://127.0.0.1:7072", AzuritePorts(1, 2, 3), tmp_path, new_client_secret())
     assert load_settings(env).behind_edge is False
     assert load_settings({**env, "EVENTSTACK_BEHIND_EDGE": "true"}).behind_edge is True
     with pytest.raises(SettingsError, match="EVENTSTACK_BEHIND_EDGE"):
