@@ -464,9 +464,15 @@ def test_without_the_edge_the_site_is_open_and_named_by_its_own_host() -> None:
     host = site.outputs["defaultHostName"]
     assert run.outputs["appUrl"] == f"https://{host}"
     assert run.outputs["jwksUrl"] == f"https://{host}/api/.well-known/jwks.json"
+    assert run.outputs["githubCallbackUrl"] == f"https://{host}/api/auth/callback"
     settings = _settings(run)
     assert settings["EVENTSTACK_TOKEN_ISSUER"] == f"https://{host}"
     assert settings["EVENTSTACK_BEHIND_EDGE"] == "false"
+
+
+def test_the_github_callback_is_on_the_edges_host(dev_stack: ProgramRun) -> None:
+    # The attendee's browser comes back from GitHub through the edge, like every other call.
+    assert dev_stack.outputs["githubCallbackUrl"] == f"https://{_edge_host(dev_stack)}/api/auth/callback"
 
 
 def test_the_app_is_told_it_sits_behind_the_edge(dev_stack: ProgramRun) -> None:
