@@ -152,6 +152,7 @@ def api_environment(
         "EVENTSTACK_SESSION_HOURS": "48",
         "EVENTSTACK_SESSIONS_PER_ATTENDEE": "5",
         "EVENTSTACK_SIGN_IN_MODE": "open",
+        "EVENTSTACK_SIGN_IN_GRACE_MINUTES": "0",
         "EVENTSTACK_ALLOWED_LOGIN_DIGESTS": "",
         "EVENTSTACK_MAX_CONCURRENT_REQUESTS": "20",
         "EVENTSTACK_MAX_OUTSTANDING_REQUESTS": "100",
@@ -304,6 +305,8 @@ def main() -> None:
                 str(api_port),
                 "--no-proxy-headers",
                 "--no-server-header",
+                # Request lines carry user codes and GitHub's one-time codes in their queries.
+                "--no-access-log",
             ],
             cwd=ROOT,
             env=api_env,
