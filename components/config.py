@@ -72,7 +72,9 @@ ALERT_PURGE_MISSED_HOURS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 24, 48)
 ALERT_WAF_BLOCKS_PER_5_MINUTES = IntRange(1, 10_000_000, "requests the WAF blocks in 5 minutes before paging")
 BUDGET_AMOUNT = IntRange(10, 1_000_000, "monthly cost budget of the resource group, in the billing currency")
 INSTANCE_MEMORY_MB: tuple[int, ...] = (512, 2048, 4096)
-KEY_VAULT_SKUS: tuple[str, ...] = ("standard", "premium")
+# Premium only: the signing and storage keys are HSM-backed (EC-HSM, RSA-HSM), and the policy
+# pack refuses software keys.
+KEY_VAULT_SKUS: tuple[str, ...] = ("premium",)
 # Flex Consumption needs at least a /27 for its integration subnet; a private endpoint
 # subnet needs a handful of addresses. Azure reserves five addresses in every subnet.
 MAX_INTEGRATION_PREFIX = 27
@@ -135,6 +137,51 @@ CONFIG_KEYS: tuple[str, ...] = (
     "alertPurgeMissedHours",
     "alertWafBlocksPer5Minutes",
     "budgetAmount",
+    # The edge (Front Door + WAF), the app's lock-down behind it, and availability.
+    "edge",
+    "frontDoorSku",
+    "edgeSignInRequestsPerMinute",
+    "edgeApiRequestsPerMinute",
+    "deployFromCidrs",
+    "zoneRedundant",
+    "alwaysReadyInstances",
+)
+
+# --- the edge and availability --------------------------------------------------------------
+
+EDGE_FRONT_DOOR = "frontDoor"
+EDGE_NONE = "none"
+EDGE_CHOICES: tuple[str, ...] = (EDGE_FRONT_DOOR, EDGE_NONE)
+FRONT_DOOR_PREMIUM = "Premium_AzureFrontDoor"
+FRONT_DOOR_STANDARD = "Standard_AzureFrontDoor"
+FRONT_DOOR_SKUS: tuple[str, ...] = (FRONT_DOOR_PREMIUM, FRONT_DOOR_STANDARD)
+# Front Door counts per client socket address over one minute. A venue NAT puts hundreds of
+# attendees behind one address, so these are flood ceilings, not per-person quotas (the app keeps
+# those per session); the README explains the sizing.
+EDGE_SIGN_IN_REQUESTS_PER_MINUTE = IntRange(10, 10000, "WAF rate limit per client IP on /api/auth")
+EDGE_API_REQUESTS_PER_MINUTE = IntRange(10, 100000, "WAF rate limit per client IP on all of /api")
+# Flex Consumption zone redundancy is GA in these EU regions (Azure Functions reliability docs,
+# read 2026-12-01); elsewhere the plan cannot be zone-redundant and the key must be false.
+ZONE_REDUNDANT_LOCATIONS: frozenset[str] = frozenset(
+    {"westeurope", "northeurope", "swedencentral", "germanywestcentral", "italynorth", "polandcentral"}
+)
+ALWAYS_READY_INSTANCES = IntRange(0, 20, "always-ready HTTP instances, billed around the clock")
+# A zone-redundant Flex plan keeps at least two always-ready instances per scale group (one per
+# zone) whatever is configured; configuring fewer would only hide that baseline from the bill.
+ZONE_REDUNDANT_MIN_ALWAYS_READY = 2
+MAX_DEPLOY_CIDRS = 10
+# Sources that never reach a public endpoint: RFC 1918, shared (CGNAT), loopback, link-local, "this".
+NON_PUBLIC_NETWORKS: tuple[ipaddress.IPv4Network, ...] = tuple(
+    ipaddress.IPv4Network(block)
+    for block in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "0.0.0.0/8",
+    )
 )
 
 
@@ -189,6 +236,19 @@ class StackConfig:
     alert_purge_missed_hours: int
     alert_waf_blocks_per_5_minutes: int
     budget_amount: int
+    edge: Literal["frontDoor", "none"]
+    front_door_sku: str
+    edge_sign_in_requests_per_minute: int
+    edge_api_requests_per_minute: int
+    deploy_from_cidrs: tuple[ipaddress.IPv4Network, ...]
+    zone_redundant: bool
+    always_ready_instances: int
+
+    @property
+    def edge_enabled(self) -> bool:
+        """Whether Front Door and its WAF stand in front of the app (and the app admits only them)."""
+        return self.edge == EDGE_FRONT_DOOR
+
     github_client_secret: str = field(repr=False)
     """The OAuth app's client secret (a Pulumi secret); empty only in a mocked run."""
     sign_ins_per_minute: int = 30
@@ -278,6 +338,58 @@ def _origins(values: Mapping[str, str | None], key: str) -> tuple[str, ...]:
     return tuple(parsed)
 
 
+def _boolean(values: Mapping[str, str | None], key: str) -> bool:
+    raw = _require(values, key)
+    if raw not in ("true", "false"):
+        raise ConfigError(key, raw, "true or false")
+    return raw == "true"
+
+
+def _cidrs(values: Mapping[str, str | None], key: str) -> tuple[ipaddress.IPv4Network, ...]:
+    raw = values.get(key) or "[]"
+    allowed = (
+        f'a JSON list of at most {MAX_DEPLOY_CIDRS} public IPv4 CIDR blocks, e.g. ["203.0.113.0/24"] '
+        "(empty: the deployment endpoint admits any caller with an Entra ID token)"
+    )
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ConfigError(key, raw, allowed) from None
+    if not isinstance(parsed, list) or len(parsed) > MAX_DEPLOY_CIDRS or not all(isinstance(c, str) for c in parsed):
+        raise ConfigError(key, raw, allowed)
+    networks = []
+    for cidr in parsed:
+        try:
+            network = ipaddress.IPv4Network(cidr, strict=True)
+        except ValueError:
+            raise ConfigError(key, raw, allowed) from None
+        # 0.0.0.0/0 would be "open" spelt as a rule; private ranges never reach a public endpoint.
+        if network.prefixlen == 0 or any(network.overlaps(reserved) for reserved in NON_PUBLIC_NETWORKS):
+            raise ConfigError(key, raw, allowed)
+        networks.append(network)
+    return tuple(networks)
+
+
+def _availability(values: Mapping[str, str | None], location: str) -> tuple[bool, int]:
+    zone_redundant = _boolean(values, "zoneRedundant")
+    if zone_redundant and location not in ZONE_REDUNDANT_LOCATIONS:
+        raise ConfigError(
+            "zoneRedundant",
+            values["zoneRedundant"],
+            f"false in {location}: Flex Consumption zone redundancy is available in "
+            + ", ".join(sorted(ZONE_REDUNDANT_LOCATIONS)),
+        )
+    always_ready = _int(values, "alwaysReadyInstances", ALWAYS_READY_INSTANCES)
+    if zone_redundant and always_ready < ZONE_REDUNDANT_MIN_ALWAYS_READY:
+        raise ConfigError(
+            "alwaysReadyInstances",
+            values["alwaysReadyInstances"],
+            f"at least {ZONE_REDUNDANT_MIN_ALWAYS_READY} while eventstack:zoneRedundant is true (one "
+            "instance per zone; the platform bills two anyway)",
+        )
+    return zone_redundant, always_ready
+
+
 def _logins(values: Mapping[str, str | None], key: str) -> tuple[str, ...]:
     raw = values.get(key) or "[]"
     allowed = "a JSON list of GitHub logins (letters, digits, single hyphens; set it with --secret --path)"
@@ -348,10 +460,20 @@ def parse_config(
     _check_layout(vnet, {"integrationSubnet": integration, "privateEndpointSubnet": private_endpoints})
 
     memory_raw = _choice(values, "instanceMemoryMb", tuple(str(m) for m in INSTANCE_MEMORY_MB))
+    location = _choice(values, "location", EU_LOCATIONS)
+    zone_redundant, always_ready = _availability(values, location)
+    sign_in_limit = _int(values, "edgeSignInRequestsPerMinute", EDGE_SIGN_IN_REQUESTS_PER_MINUTE)
+    api_limit = _int(values, "edgeApiRequestsPerMinute", EDGE_API_REQUESTS_PER_MINUTE)
+    if api_limit < sign_in_limit:
+        raise ConfigError(
+            "edgeApiRequestsPerMinute",
+            values["edgeApiRequestsPerMinute"],
+            f"at least eventstack:edgeSignInRequestsPerMinute ({sign_in_limit}): sign-in is the tighter limit",
+        )
 
     return StackConfig(
         stack=stack,
-        location=_choice(values, "location", EU_LOCATIONS),
+        location=location,
         event_name=_match(
             values,
             "eventName",
@@ -383,6 +505,13 @@ def parse_config(
         signing_key_rotation_days=_int(values, "signingKeyRotationDays", SIGNING_KEY_ROTATION_DAYS),
         log_retention_days=_int(values, "logRetentionDays", LOG_RETENTION_DAYS),
         blob_soft_delete_days=_int(values, "blobSoftDeleteDays", BLOB_SOFT_DELETE_DAYS),
+        edge=cast(Literal["frontDoor", "none"], _choice(values, "edge", EDGE_CHOICES)),
+        front_door_sku=_choice(values, "frontDoorSku", FRONT_DOOR_SKUS),
+        edge_sign_in_requests_per_minute=sign_in_limit,
+        edge_api_requests_per_minute=api_limit,
+        deploy_from_cidrs=_cidrs(values, "deployFromCidrs"),
+        zone_redundant=zone_redundant,
+        always_ready_instances=always_ready,
         github_client_secret=_client_secret(values, "githubClientSecret"),
         sign_ins_per_minute=_int(values, "signInsPerMinute", SIGN_INS_PER_MINUTE),
         session_hours=_int(values, "sessionHours", SESSION_HOURS),

@@ -13,9 +13,9 @@ from components.config import StackConfig
 PRICES_READ_ON = "2026-12-01"
 FLEX_ON_DEMAND_PER_GB_SECOND = 0.000026
 FLEX_PER_MILLION_EXECUTIONS = 0.40
-# The stack configures no always-ready instances, so no baseline is billed; a test holds the
-# program to it. Each one would add memory x 3,600 s x the baseline rate per hour.
-FLEX_ALWAYS_READY_INSTANCES = 0
+# Always-ready instances (`alwaysReadyInstances`) bill a baseline per GB-s around the clock, busy
+# or not; busy, they bill at most the on-demand rate counted under compute above.
+FLEX_ALWAYS_READY_BASELINE_PER_GB_SECOND = 0.000004
 FRONT_DOOR_PREMIUM_PER_MONTH = 330.0
 HOURS_PER_MONTH = 730
 # Signing uses the EC P-256 key: an "advanced" key type, billed above RSA-2048 and secrets.
@@ -35,12 +35,13 @@ class HourlyCost:
 
     flex_compute: float
     flex_executions: float
+    always_ready: float
     front_door: float
     key_vault: float
 
     @property
     def total(self) -> float:
-        return self.flex_compute + self.flex_executions + self.front_door + self.key_vault
+        return self.flex_compute + self.flex_executions + self.always_ready + self.front_door + self.key_vault
 
 
 def worst_case_per_hour(config: StackConfig, edge_on: bool = True) -> HourlyCost:
@@ -53,6 +54,10 @@ def worst_case_per_hour(config: StackConfig, edge_on: bool = True) -> HourlyCost
     return HourlyCost(
         flex_compute=config.max_instances * memory_gb * SECONDS_PER_HOUR * FLEX_ON_DEMAND_PER_GB_SECOND,
         flex_executions=executions_per_hour / 1_000_000 * FLEX_PER_MILLION_EXECUTIONS,
+        always_ready=config.always_ready_instances
+        * memory_gb
+        * SECONDS_PER_HOUR
+        * FLEX_ALWAYS_READY_BASELINE_PER_GB_SECOND,
         front_door=FRONT_DOOR_PREMIUM_PER_MONTH / HOURS_PER_MONTH if edge_on else 0.0,
         key_vault=key_operations_per_hour / 10_000 * KEY_VAULT_ADVANCED_KEY_PER_10K_OPERATIONS,
     )

@@ -51,6 +51,20 @@ FLEX_FORBIDDEN_PREFIXES: tuple[str, ...] = ("WEBSITE_CONTENT",)
 # The host reaches its storage with the app's identity: account name + client id, no key.
 HOST_STORAGE_CREDENTIAL = "managedidentity"
 
+# Behind the edge the main site admits only this Front Door profile: the service tag narrows the
+# source to Front Door's back ends (shared by every Front Door customer), the header to ours.
+FRONT_DOOR_SERVICE_TAG = "AzureFrontDoor.Backend"
+FRONT_DOOR_ID_HEADER = "x-azure-fdid"
+ACCESS_ALLOW = "Allow"
+ACCESS_DENY = "Deny"
+FRONT_DOOR_RULE_NAME = "front-door-only"
+FRONT_DOOR_RULE_PRIORITY = 100
+DEPLOY_RULE_PRIORITY = 200
+# The always-ready group for every HTTP function of the app.
+ALWAYS_READY_HTTP_GROUP = "http"
+# Tells the app that the edge reports the client's address (function_code/eventapi/settings.py).
+BEHIND_EDGE_SETTING = "EVENTSTACK_BEHIND_EDGE"
+
 
 def function_app_name(event_name: str, suffix: str) -> str:
     """`func-<event>-<suffix>`: the site name is the public host name, so it is unique per stack."""
@@ -76,6 +90,8 @@ class AppSettingInputs:
     signing_key_name: pulumi.Input[str]
     pepper_secret_name: pulumi.Input[str]
     app_insights_connection_string: pulumi.Input[str]
+    behind_edge: bool = False
+    """Whether Front Door stands in front of the app (the app then counts per edge-reported address)."""
     github_secret_name: pulumi.Input[str] = ""
     """The Key Vault secret holding the GitHub OAuth app's client secret (its name, not its value)."""
     login_digests: pulumi.Input[str] = ""
@@ -110,6 +126,7 @@ def app_settings(config: StackConfig, inputs: AppSettingInputs) -> dict[str, pul
         "EVENTSTACK_MAX_CONCURRENT_REQUESTS": str(config.max_concurrent_requests),
         "EVENTSTACK_MAX_OUTSTANDING_REQUESTS": str(config.max_outstanding_requests),
         "EVENTSTACK_GITHUB_CLIENT_ID": config.github_client_id,
+        BEHIND_EDGE_SETTING: "true" if inputs.behind_edge else "false",
         "EVENTSTACK_GITHUB_SECRET_NAME": inputs.github_secret_name,
         "EVENTSTACK_SIGN_INS_PER_MINUTE": str(config.sign_ins_per_minute),
         "EVENTSTACK_SESSION_HOURS": str(config.session_hours),
@@ -124,6 +141,61 @@ def app_settings(config: StackConfig, inputs: AppSettingInputs) -> dict[str, pul
 def forbidden_on_flex(setting_name: str) -> bool:
     """Whether Flex Consumption rejects (or silently overrides) a setting of this name."""
     return setting_name in FLEX_FORBIDDEN_SETTINGS or setting_name.startswith(FLEX_FORBIDDEN_PREFIXES)
+
+
+@dataclass(frozen=True)
+class EdgeAccess:
+    """The Front Door in front of the app: whom the site admits and the host attendees call."""
+
+    front_door_id: pulumi.Input[str]
+    """The profile's `frontDoorId`: the value of the `X-Azure-FDID` header it adds."""
+    public_host: pulumi.Input[str]
+    """The edge endpoint's host name: token issuer and audience, CORS and the outputs use it."""
+
+
+def main_site_restrictions(edge: EdgeAccess | None) -> tuple[str, list[web.IpSecurityRestrictionArgs]]:
+    """Default action and rules for the main site: only this Front Door when the edge is on."""
+    if edge is None:
+        return ACCESS_ALLOW, []
+    return ACCESS_DENY, [
+        web.IpSecurityRestrictionArgs(
+            name=FRONT_DOOR_RULE_NAME,
+            action=ACCESS_ALLOW,
+            tag=web.IpFilterTag.SERVICE_TAG,
+            ip_address=FRONT_DOOR_SERVICE_TAG,
+            priority=FRONT_DOOR_RULE_PRIORITY,
+            headers={FRONT_DOOR_ID_HEADER: [edge.front_door_id]},
+        )
+    ]
+
+
+def deployment_restrictions(config: StackConfig) -> tuple[str, list[web.IpSecurityRestrictionArgs]]:
+    """Default action and rules for the deployment (SCM) endpoint, independent of the main site's.
+
+    Without `deployFromCidrs` it stays reachable so that `pulumi up` can ship code from anywhere,
+    but only with an Entra ID token: basic-auth publishing is off.
+    """
+    if not config.deploy_from_cidrs:
+        return ACCESS_ALLOW, []
+    return ACCESS_DENY, [
+        web.IpSecurityRestrictionArgs(
+            name=f"deploy-from-{index}",
+            action=ACCESS_ALLOW,
+            tag=web.IpFilterTag.DEFAULT,
+            ip_address=str(cidr),
+            priority=DEPLOY_RULE_PRIORITY + index,
+        )
+        for index, cidr in enumerate(config.deploy_from_cidrs)
+    ]
+
+
+def always_ready(config: StackConfig) -> list[web.FunctionsAlwaysReadyConfigArgs]:
+    """Always-ready HTTP instances; none configured means none billed."""
+    if config.always_ready_instances == 0:
+        return []
+    return [
+        web.FunctionsAlwaysReadyConfigArgs(name=ALWAYS_READY_HTTP_GROUP, instance_count=config.always_ready_instances)
+    ]
 
 
 @dataclass(frozen=True)
@@ -156,6 +228,8 @@ class FunctionAppArgs:
     """Tags for every taggable resource."""
     deployment_depends_on: Sequence[pulumi.Resource] = field(default=())
     """What must exist before code is shipped: the identity's role on the deployment storage."""
+    edge: EdgeAccess | None = None
+    """The Front Door the site admits exclusively; None leaves the site open (`edge: none`)."""
     github_secret_name: pulumi.Input[str] = ""
     """The Key Vault secret with the GitHub OAuth app's client secret."""
     login_digests: pulumi.Input[str] = ""
@@ -188,11 +262,15 @@ class FunctionApp(pulumi.ComponentResource):
             # Linux: Flex Consumption runs Linux workers only.
             reserved=True,
             sku=web.SkuDescriptionArgs(name=PLAN_SKU, tier=PLAN_TIER),
+            # Instances spread over the region's zones; needs ZRS host storage (components/storage.py).
+            zone_redundant=config.zone_redundant,
             tags=tags,
             opts=child,
         )
 
-        host = pulumi.Output.from_input(args.app_name).apply(default_host_name)
+        origin_host = pulumi.Output.from_input(args.app_name).apply(default_host_name)
+        # What attendees call: the edge's host when there is one, else the site's own.
+        host = pulumi.Output.from_input(args.edge.public_host) if args.edge is not None else origin_host
         settings = app_settings(
             config,
             AppSettingInputs(
@@ -204,10 +282,17 @@ class FunctionApp(pulumi.ComponentResource):
                 signing_key_name=args.signing_key_name,
                 pepper_secret_name=args.pepper_secret_name,
                 app_insights_connection_string=args.app_insights_connection_string,
+                behind_edge=args.edge is not None,
                 github_secret_name=args.github_secret_name,
                 login_digests=args.login_digests,
             ),
         )
+        main_default, main_rules = main_site_restrictions(args.edge)
+        deploy_default, deploy_rules = deployment_restrictions(config)
+        cors_origins: pulumi.Input[list[str]] = list(config.cors_origins)
+        if args.edge is not None:
+            # Pages served through the edge call the API from the edge's origin.
+            cors_origins = host.apply(lambda h: [*config.cors_origins, f"https://{h}"])
 
         site = web.WebApp(
             f"{name}-app",
@@ -221,7 +306,9 @@ class FunctionApp(pulumi.ComponentResource):
                 user_assigned_identities=[args.app_identity_id],
             ),
             https_only=True,
-            # Attendees call the API from the internet; storage and Key Vault stay private.
+            # Stays enabled: disabling it also closes the deployment (SCM) endpoint, and `pulumi up`
+            # ships code through it from outside the VNet. Access restrictions close the main site
+            # to everything but the edge instead (README: "The edge").
             public_network_access="Enabled",
             virtual_network_subnet_id=args.integration_subnet_id,
             # Everything outbound leaves through the VNet (private endpoints, NAT egress).
@@ -237,7 +324,13 @@ class FunctionApp(pulumi.ComponentResource):
                 remote_debugging_enabled=False,
                 http20_enabled=True,
                 vnet_route_all_enabled=True,
-                cors=web.CorsSettingsArgs(allowed_origins=list(config.cors_origins), support_credentials=False),
+                cors=web.CorsSettingsArgs(allowed_origins=cors_origins, support_credentials=False),
+                ip_security_restrictions_default_action=main_default,
+                ip_security_restrictions=main_rules,
+                # The deployment endpoint has rules of its own, never inherited from the main site.
+                scm_ip_security_restrictions_use_main=False,
+                scm_ip_security_restrictions_default_action=deploy_default,
+                scm_ip_security_restrictions=deploy_rules,
             ),
             function_app_config=web.FunctionAppConfigArgs(
                 deployment=web.FunctionsDeploymentArgs(
@@ -254,6 +347,7 @@ class FunctionApp(pulumi.ComponentResource):
                 scale_and_concurrency=web.FunctionsScaleAndConcurrencyArgs(
                     maximum_instance_count=config.max_instances,
                     instance_memory_mb=config.instance_memory_mb,
+                    always_ready=always_ready(config),
                     triggers=web.FunctionsScaleAndConcurrencyTriggersArgs(
                         http=web.FunctionsScaleAndConcurrencyTriggersHttpArgs(
                             per_instance_concurrency=config.per_instance_concurrency
@@ -292,10 +386,12 @@ class FunctionApp(pulumi.ComponentResource):
         self.app_name = site.name
         self.app_id = site.id
         self.default_host_name = site.default_host_name
-        self.app_url = site.default_host_name.apply(lambda h: f"https://{h}")
-        self.jwks_url = site.default_host_name.apply(lambda h: f"https://{h}/{ROUTE_PREFIX}/{JWKS_PATH}")
-        # What the operator registers as the OAuth app's authorization callback URL on GitHub.
-        self.github_callback_url = site.default_host_name.apply(lambda h: f"https://{h}/{ROUTE_PREFIX}/{CALLBACK_PATH}")
+        public_host = host if args.edge is not None else site.default_host_name
+        self.app_url = public_host.apply(lambda h: f"https://{h}")
+        self.jwks_url = public_host.apply(lambda h: f"https://{h}/{ROUTE_PREFIX}/{JWKS_PATH}")
+        # What the operator registers as the OAuth app's authorization callback URL on GitHub: the
+        # attendee's browser reaches it through the edge when there is one.
+        self.github_callback_url = public_host.apply(lambda h: f"https://{h}/{ROUTE_PREFIX}/{CALLBACK_PATH}")
         self.scm_host = scm_host
         self.deployed_hash = deployment.deployed_hash
         self.register_outputs(

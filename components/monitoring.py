@@ -107,13 +107,15 @@ class Monitoring(pulumi.ComponentResource):
         *,
         log_category_groups: Sequence[str] = LOG_CATEGORY_GROUPS,
         metric_categories: Sequence[str] = METRIC_CATEGORIES,
+        log_categories: Sequence[str] = (),
     ) -> monitor.DiagnosticSetting:
         """Send `resource_id`'s audit and all other logs, and its metrics, to the workspace.
 
         The setting is parented to `parent` (the component that owns the resource). Resource types
         differ: a storage account itself has no logs and only the `Transaction` metric (pass
         `log_category_groups=()`); its logs live on `<account id>/blobServices/default` and the
-        table and queue services.
+        table and queue services. `log_categories` names single categories (e.g. `StorageRead`) for
+        resources where the named categories are what must be shown to be on.
         """
         return monitor.DiagnosticSetting(
             name,
@@ -122,7 +124,13 @@ class Monitoring(pulumi.ComponentResource):
             workspace_id=self.workspace_id,
             # Resource-specific tables rather than the shared AzureDiagnostics table.
             log_analytics_destination_type="Dedicated",
-            logs=[{"category_group": group, "enabled": True} for group in log_category_groups],
+            logs=[
+                *(
+                    monitor.DiagnosticsLogSettingsArgs(category_group=group, enabled=True)
+                    for group in log_category_groups
+                ),
+                *(monitor.DiagnosticsLogSettingsArgs(category=category, enabled=True) for category in log_categories),
+            ],
             metrics=[{"category": category, "enabled": True} for category in metric_categories],
             opts=pulumi.ResourceOptions(parent=parent),
         )

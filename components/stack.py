@@ -7,7 +7,8 @@ from pulumi_azure_native import resources
 
 from components.alerts import Alerts, AlertsArgs, budget_start_now
 from components.config import StackConfig
-from components.function_app import FunctionApp, FunctionAppArgs, function_app_name
+from components.edge import Edge, EdgeArgs, waf_policy_name
+from components.function_app import EdgeAccess, FunctionApp, FunctionAppArgs, default_host_name, function_app_name
 from components.identity import Identities, IdentitiesArgs
 from components.keyvault import KeyVault, KeyVaultArgs
 from components.monitoring import Monitoring, MonitoringArgs
@@ -126,6 +127,28 @@ class EventStack(pulumi.ComponentResource):
         )
         self.storage_account_name = self.storage.account_name
 
+        app_name = self.names.suffix.apply(lambda suffix: function_app_name(config.event_name, suffix))
+        # The edge comes first: the site admits only its Front Door id, and the edge's origin is the
+        # site's host name, which is known from the site's name before the site exists.
+        self.edge: Edge | None = None
+        edge_access: EdgeAccess | None = None
+        if config.edge_enabled:
+            self.edge = Edge(
+                f"{name}-edge",
+                EdgeArgs(
+                    config=config,
+                    resource_group_name=group.name,
+                    origin_host=app_name.apply(default_host_name),
+                    waf_policy_name=self.names.suffix.apply(lambda suffix: waf_policy_name(config.event_name, suffix)),
+                    monitoring=self.monitoring,
+                    tags=tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            edge_access = EdgeAccess(front_door_id=self.edge.front_door_id, public_host=self.edge.host_name)
+            # The WAF's blocks are metrics of the profile: the alerts watch them when the edge is on.
+            self.front_door_profile_id = self.edge.profile_id
+
         # Built while the program runs, so that `pulumi preview` already shows a code change.
         bundle = build_bundle(BundleArgs(http=HostHttpSettings.from_config(config)))
         self.function_app = FunctionApp(
@@ -133,7 +156,7 @@ class EventStack(pulumi.ComponentResource):
             FunctionAppArgs(
                 config=config,
                 resource_group_name=group.name,
-                app_name=self.names.suffix.apply(lambda suffix: function_app_name(config.event_name, suffix)),
+                app_name=app_name,
                 integration_subnet_id=self.network.integration_subnet_id,
                 app_identity_id=self.identities.app_identity_id,
                 app_client_id=self.identities.app_client_id,
@@ -151,6 +174,7 @@ class EventStack(pulumi.ComponentResource):
                 # The storage component holds the identity's Storage Blob Data Owner grant, which
                 # the platform needs to write the package into the deployment container.
                 deployment_depends_on=[self.storage],
+                edge=edge_access,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -32,8 +32,10 @@ ATTENDEE_CONTAINERS: tuple[str, ...] = ("attendee-data",)
 # The Flex Consumption deployment package: code, not personal data, so the rule leaves it alone.
 DEPLOYMENT_CONTAINER = "app-package"
 
-# One region, locally redundant: the data lives for days and must stay in the EU region.
-STORAGE_SKU = "Standard_LRS"
+# Zone-redundant within the one EU region: a zone outage takes neither the data nor the Functions
+# host's storage down (a zone-redundant Flex plan requires ZRS host storage). Not geo-redundant:
+# the data lives for days and stays in the stack's region.
+STORAGE_SKU = "Standard_ZRS"
 LIFECYCLE_RULE_NAME = "delete-attendee-blobs-after-retention"
 # Azure names the one lifecycle policy of an account `default`; any other name is refused.
 LIFECYCLE_POLICY_NAME = "default"
@@ -45,6 +47,9 @@ PRIVATE_LINK_GROUPS: tuple[str, ...] = ("blob", "table", "queue")
 # Storage diagnostic logs live on each service, not on the account; the account has only metrics.
 LOGGED_SERVICES: tuple[str, ...] = ("blobServices", "tableServices", "queueServices")
 STORAGE_METRICS: tuple[str, ...] = ("Transaction",)
+# Named categories rather than a category group, so that every read, write and delete of attendee
+# data is logged by name on each service (what a scanner checks for).
+STORAGE_LOG_CATEGORIES: tuple[str, ...] = ("StorageRead", "StorageWrite", "StorageDelete")
 
 
 def lifecycle_days(retention_hours: int) -> int:
@@ -268,6 +273,8 @@ class Storage(pulumi.ComponentResource):
                 f"{name}-{service}-diagnostics",
                 pulumi.Output.concat(account.id, f"/{service}/default"),
                 parent=self,
+                log_category_groups=(),
+                log_categories=STORAGE_LOG_CATEGORIES,
                 metric_categories=STORAGE_METRICS,
             )
 

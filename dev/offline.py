@@ -185,6 +185,8 @@ _ARM_PROVIDERS: dict[str, str] = {
     "insights": "Microsoft.Insights",
     "monitor": "Microsoft.Insights",
     "authorization": "Microsoft.Authorization",
+    "cdn": "Microsoft.Cdn",
+    "frontdoor": "Microsoft.Network",
 }
 
 _ARM_TYPE_NAMES: dict[str, str] = {
@@ -202,6 +204,13 @@ _ARM_TYPE_NAMES: dict[str, str] = {
     "Workspace": "workspaces",
     "Component": "components",
     "DiagnosticSetting": "diagnosticSettings",
+    "Profile": "profiles",
+    "AFDEndpoint": "afdEndpoints",
+    "AFDOriginGroup": "originGroups",
+    "AFDOrigin": "origins",
+    "Route": "routes",
+    "SecurityPolicy": "securityPolicies",
+    "Policy": "frontDoorWebApplicationFirewallPolicies",
 }
 
 
@@ -332,6 +341,10 @@ COMPUTED_OUTPUTS: dict[str, Callable[[_Created], dict[str, Any]]] = {
     "azure-native:applicationinsights:Component": _app_insights,
     "azure-native:operationalinsights:Workspace": lambda r: {"customerId": _stable_uuid("workspace", r.arm_id)},
     "azure-native:network:PublicIPAddress": lambda r: {"ipAddress": MOCK_PUBLIC_IP},
+    "azure-native:cdn:Profile": lambda r: {"frontDoorId": _stable_uuid("frontdoor", r.arm_id)},
+    "azure-native:cdn:AFDEndpoint": lambda r: {
+        "hostName": f"{r.azure_name}-{_stable_uuid('fd', r.arm_id)[:10]}.z01.azurefd.net"
+    },
 }
 
 

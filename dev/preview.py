@@ -112,8 +112,46 @@ SECURITY_KEYS: frozenset[str] = frozenset(
         "windowSize",
         "amount",
         "contactEmails",
+        # the edge, the site's lock-down behind it, availability
+        "ipSecurityRestrictionsDefaultAction",
+        "scmIpSecurityRestrictionsDefaultAction",
+        "scmIpSecurityRestrictionsUseMain",
+        "action",
+        "tag",
+        "ipAddress",
+        "x-azure-fdid",
+        "zoneRedundant",
+        "instanceCount",
+        "mode",
+        "enabledState",
+        "requestBodyCheck",
+        "customBlockResponseStatusCode",
+        "ruleType",
+        "ruleSetType",
+        "ruleSetVersion",
+        "ruleSetAction",
+        "rateLimitThreshold",
+        "rateLimitDurationInMinutes",
+        "variableName",
+        "matchVariable",
+        "operator",
+        "negateCondition",
+        "matchValue",
+        "probePath",
+        "probeProtocol",
+        "probeRequestType",
+        "forwardingProtocol",
+        "httpsRedirect",
+        "supportedProtocols",
+        "patternsToMatch",
+        "hostName",
+        "originHostHeader",
+        "enforceCertificateNameCheck",
+        "category",
     }
 )
+# Paths shown whatever their last part: a resource's SKU is `sku.name`.
+SECURITY_PATH_SUFFIXES: tuple[str, ...] = ("sku.name",)
 
 
 # Names of things, shown even inside an object Pulumi marks secret as a whole.
@@ -136,7 +174,7 @@ def security_settings(resource: RegisteredResource, all_inputs: bool = False) ->
     settings = []
     for path, value in _leaves(resource.inputs, ""):
         last = path.rsplit(".", 1)[-1].split("[", 1)[0]
-        if not (all_inputs or last in SECURITY_KEYS):
+        if not (all_inputs or last in SECURITY_KEYS or path.endswith(SECURITY_PATH_SUFFIXES)):
             continue
         # Pulumi marks a whole object secret when one value inside it is: within such an object,
         # only the setting names listed above (never secret values) are shown.

@@ -1,9 +1,9 @@
 """The eventstack policy pack: the threat model's infrastructure rules, all mandatory.
 
 The engine runs this file to serve the pack; it only assembles the policies, which live in
-`eventstack_policies` (importable by tests without starting the pack's server): rules on each
-resource's inputs, checked before it is created, and rules on the whole stack (what must exist and
-be linked), checked once every resource is registered.
+the `eventstack_policies` package, one module per concern (importable by tests without starting
+the pack's server): rules on each resource's inputs, checked before it is created, and rules on
+the whole stack (what must exist and be linked), checked once every resource is registered.
 
     (cd policy && pulumi install)           # once: creates policy/.venv from requirements.txt
     pulumi preview --policy-pack policy     # from the project root: lists every violation

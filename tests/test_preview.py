@@ -43,3 +43,35 @@ def test_a_malformed_override_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as raised:
         main(["--set", "tokenTtlMinutes"])
     assert raised.value.code == 2
+
+
+def test_the_preview_lists_the_edge_and_the_sites_lock_to_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    for expected in (
+        "eventstack:azure:Edge",
+        "azure-native:cdn:Profile",
+        'sku.name = "Premium_AzureFrontDoor"',
+        "azure-native:cdn:AFDEndpoint",
+        "azure-native:cdn:AFDOriginGroup",
+        'healthProbeSettings.probePath = "/api/health"',
+        "azure-native:cdn:AFDOrigin",
+        "azure-native:cdn:Route",
+        'forwardingProtocol = "HttpsOnly"',
+        "azure-native:cdn:SecurityPolicy",
+        "azure-native:frontdoor:Policy",
+        'policySettings.mode = "Prevention"',
+        'ruleType = "RateLimitRule"',
+        'groupBy[0].variableName = "SocketAddr"',
+        'ruleSetType = "Microsoft_BotManagerRuleSet"',
+        'siteConfig.ipSecurityRestrictionsDefaultAction = "Deny"',
+        'ipAddress = "AzureFrontDoor.Backend"',
+        "headers.x-azure-fdid",
+        "scmIpSecurityRestrictionsUseMain = false",
+        "zoneRedundant = true",
+        "alwaysReady[0].instanceCount = 2",
+        'sku.name = "Standard_ZRS"',
+        'kty = "EC-HSM"',
+        'category = "StorageDelete"',
+    ):
+        assert expected in out, f"the preview does not show {expected!r}"

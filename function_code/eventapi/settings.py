@@ -113,6 +113,8 @@ class Settings:
     sign_in_grace: timedelta
     allowed_login_digests: frozenset[str]
     resources: AzureResources | LocalResources
+    behind_edge: bool = False
+    """Front Door stands in front of the app and reports each caller's address (see below)."""
 
     @property
     def data_delete_by(self) -> datetime:
@@ -241,6 +243,23 @@ def _resources(read: _Reader) -> AzureResources | LocalResources:
     )
 
 
+# --- behind the edge -------------------------------------------------------------------------
+# In Azure with `edge: frontDoor`, only Front Door reaches the app (access restrictions on the site),
+# and Front Door puts the address of the TCP peer it served into X-Azure-SocketIP: the address its
+# WAF counts, which a caller cannot choose. X-Forwarded-For and X-Azure-ClientIP may carry whatever
+# the caller sent, so behind the edge the per-IP limits read X-Azure-SocketIP and nothing else.
+BEHIND_EDGE_SETTING = "EVENTSTACK_BEHIND_EDGE"
+EDGE_CLIENT_IP_HEADER = "x-azure-socketip"
+
+
+def read_behind_edge(read: _Reader) -> bool:
+    """EVENTSTACK_BEHIND_EDGE: "true" or "false"; unset means no edge (local runs, `edge: none`)."""
+    raw = read.env.get(BEHIND_EDGE_SETTING, "").strip().lower() or "false"
+    if raw not in ("true", "false"):
+        read.problems.append(f"{BEHIND_EDGE_SETTING} must be true or false")
+    return raw == "true"
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Read and validate the settings; raise SettingsError naming every problem at once."""
     read = _Reader(env)
@@ -264,6 +283,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         sign_in_grace=timedelta(minutes=read.integer("EVENTSTACK_SIGN_IN_GRACE_MINUTES", SIGN_IN_GRACE_MINUTES)),
         allowed_login_digests=read.digests("EVENTSTACK_ALLOWED_LOGIN_DIGESTS"),
         resources=_resources(read),
+        behind_edge=read_behind_edge(read),
     )
     if settings.max_outstanding_requests < settings.max_concurrent_requests:
         read.problems.append("EVENTSTACK_MAX_OUTSTANDING_REQUESTS must be at least EVENTSTACK_MAX_CONCURRENT_REQUESTS")

@@ -171,8 +171,13 @@ def test_everything_is_a_child_of_the_alerts_component(dev_stack: ProgramRun) ->
             assert resource.parent == component.urn, resource.urn
 
 
-def test_without_an_edge_there_is_no_waf_alert(dev_stack: ProgramRun) -> None:
-    assert dev_stack.of_type(METRIC_ALERT) == []
+def test_without_an_edge_there_is_no_waf_alert() -> None:
+    assert run_with(edge="none").of_type(METRIC_ALERT) == []
+
+
+def test_with_the_edge_the_stack_watches_its_waf(dev_stack: ProgramRun) -> None:
+    (alert,) = dev_stack.of_type(METRIC_ALERT)
+    assert alert.inputs["scopes"] == [dev_stack.one("azure-native:cdn:Profile").id]
 
 
 # --- the component on its own: with and without a Front Door profile ---------------------------

@@ -114,6 +114,23 @@ BAD_VALUES: list[tuple[str, str]] = [
     ("alertWafBlocksPer5Minutes", "0"),
     ("budgetAmount", "9"),
     ("budgetAmount", "1e3"),
+    # the edge and availability
+    ("keyVaultSku", "standard"),  # software keys: the policy pack requires HSM-backed ones
+    ("edge", "cloudflare"),
+    ("edge", "FrontDoor"),
+    ("frontDoorSku", "Classic_AzureFrontDoor"),
+    ("edgeSignInRequestsPerMinute", "9"),
+    ("edgeSignInRequestsPerMinute", "10001"),
+    ("edgeApiRequestsPerMinute", "100001"),
+    ("edgeApiRequestsPerMinute", "599"),  # below edgeSignInRequestsPerMinute (600)
+    ("deployFromCidrs", '["0.0.0.0/0"]'),
+    ("deployFromCidrs", '["10.0.0.0/8"]'),
+    ("deployFromCidrs", '["203.0.113.1/24"]'),
+    ("deployFromCidrs", "203.0.113.0/24"),
+    ("zoneRedundant", "yes"),
+    ("alwaysReadyInstances", "1"),  # zone-redundant needs two
+    ("alwaysReadyInstances", "-1"),
+    ("alwaysReadyInstances", "21"),
 ]
 
 
@@ -146,7 +163,9 @@ def test_every_key_has_a_refused_value() -> None:
     assert {key for key, _ in BAD_VALUES} == set(CONFIG_KEYS)
 
 
-@pytest.mark.parametrize("key", [k for k in CONFIG_KEYS if k not in ("corsOrigins", *SECRET_CONFIG_KEYS)])
+@pytest.mark.parametrize(
+    "key", [k for k in CONFIG_KEYS if k not in ("corsOrigins", "deployFromCidrs", *SECRET_CONFIG_KEYS)]
+)
 def test_a_missing_key_is_refused_by_name(key: str) -> None:
     with pytest.raises(ConfigError, match=f"eventstack:{key} = \\(not set\\)"):
         parse_config(dev_values(**{key: None}), "dev")
@@ -210,6 +229,41 @@ def test_the_program_refuses_bad_config_before_registering_anything(key: str, va
     with pytest.raises(pulumi.RunError, match=f"eventstack:{key}"):
         run_program("dev", {key: value}, monitor=monitor)
     assert monitor.registered == []
+
+
+def test_the_edge_defaults_to_front_door_premium_with_zone_redundancy() -> None:
+    config = parse_config(dev_values(), "dev")
+    assert config.edge_enabled
+    assert config.front_door_sku == "Premium_AzureFrontDoor"
+    assert config.key_vault_sku == "premium"
+    assert config.zone_redundant is True
+    assert config.always_ready_instances == 2
+    assert config.deploy_from_cidrs == ()
+    assert config.edge_sign_in_requests_per_minute < config.edge_api_requests_per_minute
+
+
+def test_edge_none_and_deploy_cidrs_are_accepted() -> None:
+    config = parse_config(dev_values(edge="none", deployFromCidrs='["203.0.113.0/24", "198.51.100.7/32"]'), "dev")
+    assert not config.edge_enabled
+    assert config.deploy_from_cidrs == (
+        ipaddress.IPv4Network("203.0.113.0/24"),
+        ipaddress.IPv4Network("198.51.100.7/32"),
+    )
+
+
+def test_zone_redundancy_is_refused_where_flex_does_not_offer_it() -> None:
+    with pytest.raises(ConfigError, match="eventstack:zoneRedundant") as raised:
+        parse_config(dev_values(location="francecentral"), "dev")
+    assert "false in francecentral" in str(raised.value)
+    config = parse_config(dev_values(location="francecentral", zoneRedundant="false"), "dev")
+    assert config.zone_redundant is False
+
+
+def test_no_always_ready_instance_is_allowed_only_without_zone_redundancy() -> None:
+    with pytest.raises(ConfigError, match="eventstack:alwaysReadyInstances"):
+        parse_config(dev_values(alwaysReadyInstances="0"), "dev")
+    config = parse_config(dev_values(zoneRedundant="false", alwaysReadyInstances="0"), "dev")
+    assert config.always_ready_instances == 0
 
 
 def test_secrets_set_in_clear_are_refused() -> None:

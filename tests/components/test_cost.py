@@ -9,7 +9,6 @@ import pytest
 from components.config import parse_config
 from components.cost import (
     EVENT_HOURS,
-    FLEX_ALWAYS_READY_INSTANCES,
     PRICES_READ_ON,
     worst_case_per_event,
     worst_case_per_hour,
@@ -24,6 +23,7 @@ def test_the_bound_for_the_defaults() -> None:
     cost = worst_case_per_hour(parse_config(dev_values(), "dev"))
     assert cost.flex_compute == pytest.approx(40 * 2 * 3600 * 0.000026)
     assert cost.flex_executions == pytest.approx(40 * 8 / 0.05 * 3600 / 1e6 * 0.40)
+    assert cost.always_ready == pytest.approx(2 * 2 * 3600 * 0.000004)
     assert cost.front_door == pytest.approx(330 / 730)
     assert cost.key_vault == pytest.approx(400 * 3600 / 10_000 * 0.15)
 
@@ -51,6 +51,7 @@ def test_the_readme_states_this_computation() -> None:
     rows = {
         "Flex compute": cost.flex_compute,
         "Flex executions": cost.flex_executions,
+        "always-ready baseline": cost.always_ready,
         "Front Door Premium base": cost.front_door,
         "Key Vault at the token quota": cost.key_vault,
     }
@@ -64,7 +65,9 @@ def test_the_readme_states_this_computation() -> None:
     assert _money(per_event.group(2)) == pytest.approx(worst_case_per_event(config), abs=5)
 
 
-def test_the_stack_has_no_always_ready_instances(dev_stack: ProgramRun) -> None:
+def test_the_bound_counts_the_always_ready_instances_the_stack_deploys(dev_stack: ProgramRun) -> None:
     app = dev_stack.one("azure-native:web:WebApp")
-    assert not app.get("functionAppConfig.scaleAndConcurrency.alwaysReady")
-    assert FLEX_ALWAYS_READY_INSTANCES == 0
+    (http,) = app.get("functionAppConfig.scaleAndConcurrency.alwaysReady")
+    config = parse_config(dev_values(), "dev")
+    assert int(http["instanceCount"]) == config.always_ready_instances
+    assert worst_case_per_hour(config).always_ready > 0

@@ -96,13 +96,33 @@ def test_transport_and_debugging_settings(dev_stack: ProgramRun) -> None:
     assert site.get("siteConfig.http20Enabled") is True
 
 
-def test_no_browser_origin_is_allowed_by_default(dev_stack: ProgramRun) -> None:
-    assert _site(dev_stack).get("siteConfig.cors") == {"allowedOrigins": [], "supportCredentials": False}
+def _edge_host(run: ProgramRun) -> str:
+    host = run.one("azure-native:cdn:AFDEndpoint").outputs["hostName"]
+    assert isinstance(host, str) and host.endswith(".azurefd.net")
+    return host
 
 
-def test_cors_allows_exactly_the_configured_origins() -> None:
+def test_no_browser_origin_but_the_edge_is_allowed_by_default(dev_stack: ProgramRun) -> None:
+    assert _site(dev_stack).get("siteConfig.cors") == {
+        "allowedOrigins": [f"https://{_edge_host(dev_stack)}"],
+        "supportCredentials": False,
+    }
+
+
+def test_without_the_edge_no_browser_origin_is_allowed_by_default() -> None:
+    run = run_with(edge="none")
+    assert _site(run).get("siteConfig.cors") == {"allowedOrigins": [], "supportCredentials": False}
+
+
+def test_cors_allows_exactly_the_configured_origins_and_the_edge() -> None:
     run = run_with(corsOrigins=["https://wall.example.org", "https://stage.example.org"])
-    assert _site(run).get("siteConfig.cors.allowedOrigins") == ["https://wall.example.org", "https://stage.example.org"]
+    assert _site(run).get("siteConfig.cors.allowedOrigins") == [
+        "https://wall.example.org",
+        "https://stage.example.org",
+        f"https://{_edge_host(run)}",
+    ]
+    run = run_with(edge="none", corsOrigins=["https://wall.example.org"])
+    assert _site(run).get("siteConfig.cors.allowedOrigins") == ["https://wall.example.org"]
 
 
 def test_basic_auth_publishing_is_off_for_ftp_and_scm(dev_stack: ProgramRun) -> None:
@@ -135,12 +155,14 @@ def test_scale_and_concurrency_come_from_config(dev_stack: ProgramRun) -> None:
     assert _site(dev_stack).get("functionAppConfig.scaleAndConcurrency") == {
         "maximumInstanceCount": 40,
         "instanceMemoryMB": 2048,
+        "alwaysReady": [{"name": "http", "instanceCount": 2}],
         "triggers": {"http": {"perInstanceConcurrency": 8}},
     }
     run = run_with(maxInstances=100, instanceMemoryMb=4096, perInstanceConcurrency=4)
     assert _site(run).get("functionAppConfig.scaleAndConcurrency") == {
         "maximumInstanceCount": 100,
         "instanceMemoryMB": 4096,
+        "alwaysReady": [{"name": "http", "instanceCount": 2}],
         "triggers": {"http": {"perInstanceConcurrency": 4}},
     }
 
@@ -245,7 +267,8 @@ def test_app_settings_have_one_owner(dev_stack: ProgramRun) -> None:
 
 def test_the_app_settings_carry_the_stack_config(dev_stack: ProgramRun) -> None:
     settings = _settings(dev_stack)
-    host = f"{_site(dev_stack).inputs['name']}.azurewebsites.net"
+    # Attendees reach the app through the edge: tokens name the edge's host.
+    host = _edge_host(dev_stack)
     account = _storage_account(dev_stack).outputs["name"]
     vault = dev_stack.one("azure-native:keyvault:Vault")
     signing_keys = [k for k in dev_stack.of_type("azure-native:keyvault:Key") if "sign" in k.inputs["keyName"]]
@@ -373,7 +396,7 @@ def test_the_deployed_host_json_carries_the_configured_throttles() -> None:
 
 
 def test_outputs_name_the_app_and_its_urls(dev_stack: ProgramRun) -> None:
-    host = _site(dev_stack).outputs["defaultHostName"]
+    host = _edge_host(dev_stack)
     assert dev_stack.outputs["appUrl"] == f"https://{host}"
     assert dev_stack.outputs["jwksUrl"] == f"https://{host}/api/.well-known/jwks.json"
     assert dev_stack.outputs["functionAppName"] == _site(dev_stack).outputs["name"]
@@ -385,3 +408,92 @@ def test_every_child_is_named_after_the_component(dev_stack: ProgramRun) -> None
     assert len(children) == 5
     for child in children:
         assert child.name.startswith(f"{component.name}-"), child.urn
+
+
+# Behind the edge: the main site admits only this Front Door, the deployment endpoint has its own rules
+
+
+def test_the_main_site_admits_only_this_front_door(dev_stack: ProgramRun) -> None:
+    site_config = _site(dev_stack).inputs["siteConfig"]
+    front_door_id = dev_stack.one("azure-native:cdn:Profile").outputs["frontDoorId"]
+    assert front_door_id
+    assert site_config["ipSecurityRestrictionsDefaultAction"] == "Deny"
+    assert site_config["ipSecurityRestrictions"] == [
+        {
+            "name": "front-door-only",
+            "action": "Allow",
+            "tag": "ServiceTag",
+            "ipAddress": "AzureFrontDoor.Backend",
+            "priority": 100,
+            "headers": {"x-azure-fdid": [front_door_id]},
+        }
+    ]
+    # Public network access stays on: turning it off would close the deployment endpoint too.
+    assert _site(dev_stack).inputs["publicNetworkAccess"] == "Enabled"
+
+
+def test_the_deployment_endpoint_has_its_own_rules_open_to_entra_id_callers_by_default(dev_stack: ProgramRun) -> None:
+    site_config = _site(dev_stack).inputs["siteConfig"]
+    assert site_config["scmIpSecurityRestrictionsUseMain"] is False
+    assert site_config["scmIpSecurityRestrictionsDefaultAction"] == "Allow"
+    assert site_config.get("scmIpSecurityRestrictions", []) == []
+    # Open only because nothing but an Entra ID token gets in: basic-auth publishing is off.
+    assert dev_stack.one("azure-native:web:WebAppScmAllowed").inputs["allow"] is False
+
+
+def test_deploy_from_cidrs_closes_the_deployment_endpoint_to_everyone_else() -> None:
+    run = run_with(deployFromCidrs=["203.0.113.0/24", "198.51.100.7/32"])
+    site_config = _site(run).inputs["siteConfig"]
+    assert site_config["scmIpSecurityRestrictionsUseMain"] is False
+    assert site_config["scmIpSecurityRestrictionsDefaultAction"] == "Deny"
+    assert [(r["ipAddress"], r["action"]) for r in site_config["scmIpSecurityRestrictions"]] == [
+        ("203.0.113.0/24", "Allow"),
+        ("198.51.100.7/32", "Allow"),
+    ]
+    # The main site keeps admitting only the edge.
+    assert site_config["ipSecurityRestrictionsDefaultAction"] == "Deny"
+
+
+def test_without_the_edge_the_site_is_open_and_named_by_its_own_host() -> None:
+    run = run_with(edge="none")
+    site = _site(run)
+    assert run.of_type("azure-native:cdn:Profile") == []
+    assert run.of_type("azure-native:frontdoor:Policy") == []
+    assert site.get("siteConfig.ipSecurityRestrictionsDefaultAction") == "Allow"
+    assert site.get("siteConfig.ipSecurityRestrictions") == []
+    host = site.outputs["defaultHostName"]
+    assert run.outputs["appUrl"] == f"https://{host}"
+    assert run.outputs["jwksUrl"] == f"https://{host}/api/.well-known/jwks.json"
+    assert run.outputs["githubCallbackUrl"] == f"https://{host}/api/auth/callback"
+    settings = _settings(run)
+    assert settings["EVENTSTACK_TOKEN_ISSUER"] == f"https://{host}"
+    assert settings["EVENTSTACK_BEHIND_EDGE"] == "false"
+
+
+def test_the_github_callback_is_on_the_edges_host(dev_stack: ProgramRun) -> None:
+    # The attendee's browser comes back from GitHub through the edge, like every other call.
+    assert dev_stack.outputs["githubCallbackUrl"] == f"https://{_edge_host(dev_stack)}/api/auth/callback"
+
+
+def test_the_app_is_told_it_sits_behind_the_edge(dev_stack: ProgramRun) -> None:
+    from eventapi.settings import BEHIND_EDGE_SETTING
+
+    assert _settings(dev_stack)[BEHIND_EDGE_SETTING] == "true"
+
+
+# Availability
+
+
+def test_the_plan_is_zone_redundant_with_two_always_ready_http_instances(dev_stack: ProgramRun) -> None:
+    assert dev_stack.one(PLAN).inputs["zoneRedundant"] is True
+    assert _site(dev_stack).get("functionAppConfig.scaleAndConcurrency.alwaysReady") == [
+        {"name": "http", "instanceCount": 2}
+    ]
+
+
+def test_without_zone_redundancy_always_ready_may_be_zero_or_one() -> None:
+    run = run_with(location="francecentral", zoneRedundant=False, alwaysReadyInstances=0)
+    assert run.one(PLAN).inputs["zoneRedundant"] is False
+    assert _site(run).get("functionAppConfig.scaleAndConcurrency.alwaysReady") == []
+    run = run_with(zoneRedundant=False, alwaysReadyInstances=1)
+    assert _site(run).get("functionAppConfig.scaleAndConcurrency.alwaysReady") == [{"name": "http", "instanceCount": 1}]

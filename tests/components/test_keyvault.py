@@ -71,7 +71,8 @@ def test_the_vault_trusts_the_deploying_tenant_and_takes_its_per_stack_name(dev_
 
 def test_the_signing_key_is_ec_p256_for_signing_only(dev_stack: ProgramRun) -> None:
     props = _key(dev_stack, SIGNING_KEY_NAME).inputs["properties"]
-    assert props["kty"] == "EC"
+    # HSM-backed: the private half never exists outside the vault's HSMs.
+    assert props["kty"] == "EC-HSM"
     assert props["curveName"] == "P-256"
     assert sorted(props["keyOps"]) == ["sign", "verify"]
 
@@ -98,7 +99,7 @@ def test_a_config_change_changes_the_rotation(days: int) -> None:
 
 def test_the_storage_key_is_rsa_3072_for_wrapping_only(dev_stack: ProgramRun) -> None:
     props = _key(dev_stack, STORAGE_KEY_NAME).inputs["properties"]
-    assert props["kty"] == "RSA"
+    assert props["kty"] == "RSA-HSM"
     assert props["keySize"] == 3072
     assert sorted(props["keyOps"]) == ["unwrapKey", "wrapKey"]
 
@@ -116,8 +117,8 @@ def test_the_premium_sku_makes_both_keys_hsm_backed() -> None:
     assert _key(run, STORAGE_KEY_NAME).inputs["properties"]["kty"] == "RSA-HSM"
 
 
-def test_the_standard_sku_is_the_default(dev_stack: ProgramRun) -> None:
-    assert dev_stack.one(VAULT).inputs["properties"]["sku"] == {"family": "A", "name": "standard"}
+def test_the_premium_sku_is_the_default(dev_stack: ProgramRun) -> None:
+    assert dev_stack.one(VAULT).inputs["properties"]["sku"] == {"family": "A", "name": "premium"}
 
 
 @pytest.mark.parametrize(

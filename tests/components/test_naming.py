@@ -58,5 +58,5 @@ def test_every_taggable_resource_carries_the_stack_tags(dev_stack: ProgramRun) -
 def test_every_located_resource_is_in_the_configured_region(dev_stack: ProgramRun) -> None:
     for resource in dev_stack.custom_resources():
         location = resource.inputs.get("location")
-        if location is not None and location != "global":
+        if location is not None and location.lower() != "global":
             assert location == "westeurope", resource.urn

@@ -57,6 +57,9 @@ def test_every_namespace_the_dev_stack_uses_is_required(dev_stack: ProgramRun) -
         "applicationinsights": "Microsoft.Insights",
         "monitor": "Microsoft.Insights",
         "consumption": "Microsoft.Consumption",
+        # Front Door Standard/Premium and its WAF policy are both Microsoft.Cdn resources.
+        "cdn": "Microsoft.Cdn",
+        "frontdoor": "Microsoft.Cdn",
     }
     always_registered = {"resources", "authorization"}
     assert modules - always_registered <= set(namespaces), "a module without a known namespace"

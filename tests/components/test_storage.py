@@ -234,7 +234,12 @@ def test_account_metrics_and_each_service_log_go_to_the_workspace(dev_stack: Pro
     assert settings[account.id].inputs["metrics"] == [{"category": "Transaction", "enabled": True}]
     for service in ("blobServices", "tableServices", "queueServices"):
         setting = settings[f"{account.id}/{service}/default"]
-        assert {"categoryGroup": "audit", "enabled": True} in setting.inputs["logs"], service
+        # Every read, write and delete of attendee data, by category name.
+        assert setting.inputs["logs"] == [
+            {"category": "StorageRead", "enabled": True},
+            {"category": "StorageWrite", "enabled": True},
+            {"category": "StorageDelete", "enabled": True},
+        ], service
         assert setting.inputs["workspaceId"] == workspace.id
     assert len(settings) == 4
 

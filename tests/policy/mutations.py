@@ -139,6 +139,22 @@ RESOURCE_GROUP = first("azure-native:resources:ResourceGroup")
 IDENTITY = first("azure-native:managedidentity:UserAssignedIdentity")
 DNS_ZONE = first("azure-native:privatedns:PrivateZone")
 APP_INSIGHTS = first("azure-native:applicationinsights:Component")
+WAF = first("azure-native:frontdoor:Policy")
+PLAN = first("azure-native:web:AppServicePlan")
+
+
+def key_named(fragment: str) -> Picker:
+    """The vault key whose name contains `fragment`."""
+
+    def pick(run: ProgramRun) -> RegisteredResource:
+        [key] = [k for k in run.of_type("azure-native:keyvault:Key") if fragment in k.inputs["keyName"]]
+        return key
+
+    return pick
+
+
+SIGNING_KEY = key_named("sign")
+STORAGE_KEY = key_named("storage")
 
 ROLE_DEFINITIONS = f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions"
 OPEN_INBOUND_RULE = {
@@ -386,4 +402,42 @@ CASES: list[Case] = [
     Case("subnet-no-default-outbound-access", SUBNET, "left to the default", drop("defaultOutboundAccess")),
     Case("app-insights-local-auth-disabled", APP_INSIGHTS, "local auth on", set_("disableLocalAuth", False)),
     Case("app-insights-local-auth-disabled", APP_INSIGHTS, "left to the default", drop("disableLocalAuth")),
+    # the edge and availability
+    Case("waf-prevention-with-rate-limit", WAF, "detection only", set_("policySettings.mode", "Detection")),
+    Case("waf-prevention-with-rate-limit", WAF, "policy disabled", set_("policySettings.enabledState", "Disabled")),
+    Case(
+        "waf-prevention-with-rate-limit",
+        WAF,
+        "no rate-limit rule",
+        lambda inputs: inputs["customRules"].update(
+            rules=[r for r in inputs["customRules"]["rules"] if r["ruleType"] != "RateLimitRule"]
+        ),
+    ),
+    Case(
+        "function-app-origin-locked-to-edge",
+        SITE,
+        "open to everyone behind the edge",
+        set_("siteConfig.ipSecurityRestrictionsDefaultAction", "Allow"),
+    ),
+    Case(
+        "function-app-origin-locked-to-edge",
+        SITE,
+        "any Front Door, not ours",
+        drop("siteConfig.ipSecurityRestrictions.0.headers"),
+    ),
+    Case(
+        "function-app-origin-locked-to-edge",
+        SITE,
+        "an extra address allowed",
+        append(
+            "siteConfig.ipSecurityRestrictions",
+            {"name": "office", "action": "Allow", "ipAddress": "203.0.113.0/24", "priority": 300},
+        ),
+    ),
+    Case("vault-keys-hsm-backed", SIGNING_KEY, "software EC signing key", set_("properties.kty", "EC")),
+    Case("vault-keys-hsm-backed", STORAGE_KEY, "software RSA storage key", set_("properties.kty", "RSA")),
+    Case("function-plan-zone-redundant", PLAN, "single zone", set_("zoneRedundant", False)),
+    Case("function-plan-zone-redundant", PLAN, "left to the default", drop("zoneRedundant")),
+    Case("storage-zone-redundant", STORAGE, "locally redundant", set_("sku.name", "Standard_LRS")),
+    Case("storage-zone-redundant", STORAGE, "geo- but not zone-redundant", set_("sku.name", "Standard_GRS")),
 ]

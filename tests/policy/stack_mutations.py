@@ -101,6 +101,11 @@ LIFECYCLE = "azure-native:storage:ManagementPolicy"
 NAT = "azure-native:network:NatGateway"
 NSG = "azure-native:network:NetworkSecurityGroup"
 SUBNET = "azure-native:network:Subnet"
+SECURITY_POLICY = "azure-native:cdn:SecurityPolicy"
+FRONT_DOOR_ROUTE = "azure-native:cdn:Route"
+FRONT_DOOR_PROFILE = "azure-native:cdn:Profile"
+WAF_POLICY = "azure-native:frontdoor:Policy"
+FOREIGN_WAF = f"{FOREIGN_GROUP}/providers/Microsoft.Network/frontDoorWebApplicationFirewallPolicies/wafsomeoneelse"
 FOREIGN_SITE = f"{FOREIGN_GROUP}/providers/Microsoft.Web/sites/func-someone-else"
 CONNECTION = "privateLinkServiceConnections.0"
 
@@ -164,6 +169,7 @@ STACK_CASES: list[StackCase] = [
             "storage-blobServices-diagnostics",
             set_("logs.0.enabled", False),
             set_("logs.1.enabled", False),
+            set_("logs.2.enabled", False),
         ),
     ),
     StackCase(
@@ -213,7 +219,7 @@ STACK_CASES: list[StackCase] = [
         "integration subnet on another stack's NSG",
         edit(SUBNET, "integration", set_("networkSecurityGroup", {"id": FOREIGN_NSG})),
     ),
-    # Operator: the owner is paged, the cost is watched (policy/operator_policies.py).
+    # Operator: the owner is paged, the cost is watched (policy/eventstack_policies/operator.py).
     StackCase("owner-is-paged", "no action group", remove("azure-native:monitor:ActionGroup")),
     StackCase(
         "owner-is-paged",
@@ -255,5 +261,28 @@ STACK_CASES: list[StackCase] = [
             set_("notifications.actual-80.contactEmails", []),
             set_("notifications.actual-80.contactGroups", []),
         ),
+    ),
+    StackCase(
+        "storage-logs-to-workspace",
+        "table deletes not logged",
+        edit(DIAGNOSTICS, "storage-tableServices-diagnostics", set_("logs.2.enabled", False)),
+    ),
+    StackCase("edge-present", "WAF not tied to the endpoint", remove(SECURITY_POLICY)),
+    StackCase("edge-present", "no route", remove(FRONT_DOOR_ROUTE)),
+    StackCase("edge-present", "no WAF policy", remove(WAF_POLICY)),
+    StackCase(
+        "edge-present",
+        "security policy points at another WAF",
+        edit(SECURITY_POLICY, "", set_("parameters.wafPolicy", {"id": FOREIGN_WAF})),
+    ),
+    StackCase(
+        "edge-present",
+        "site admits another customer's Front Door",
+        edit(WEB_APP, "", set_("siteConfig.ipSecurityRestrictions.0.headers", {"x-azure-fdid": ["someone-else"]})),
+    ),
+    StackCase(
+        "edge-present",
+        "site waits for a Front Door the stack does not have",
+        lambda stack: [r for r in stack if not r.type.startswith(("azure-native:cdn:", "azure-native:frontdoor:"))],
     ),
 ]

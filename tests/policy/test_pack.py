@@ -13,6 +13,11 @@ import eventstack_policies as rules
 import pulumi_policy
 import pytest
 import yaml
+from eventstack_policies import access as access_rules
+from eventstack_policies import function_app as function_app_rules
+from eventstack_policies import location as location_rules
+from eventstack_policies import tags as tag_rules
+from eventstack_policies.props import Bound, resource_type_token
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
 from components import config, identity
@@ -66,54 +71,56 @@ def test_the_pack_project_runs_python_in_its_own_virtualenv() -> None:
 
 
 def _imported_modules(path: Path) -> set[str]:
+    """Top-level modules imported from outside the pack (its own relative imports are skipped)."""
     tree = ast.parse(path.read_text())
     modules: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             modules |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             modules.add(node.module.split(".")[0])
     return modules
 
 
 def test_the_policies_depend_on_nothing_they_guard() -> None:
     allowed = {"__future__", "re", "collections", "dataclasses", "datetime", "typing", "pulumi_policy"}
-    # The pack's own modules may import each other; nothing of the program.
-    assert _imported_modules(PACK / "eventstack_policies.py") <= allowed | {"operator_policies"}
-    assert _imported_modules(PACK / "operator_policies.py") <= allowed
+    modules = sorted((PACK / "eventstack_policies").glob("*.py"))
+    assert len(modules) > 5, "the rules live in one module per concern"
+    for module in modules:
+        assert _imported_modules(module) <= allowed, module.name
     assert _imported_modules(PACK / "__main__.py") <= {"pulumi_policy", "eventstack_policies"}
 
 
 @pytest.mark.parametrize(
     ("pack_bound", "program_range"),
     [
-        (rules.MAX_CONCURRENT_REQUESTS, config.MAX_CONCURRENT_REQUESTS),
-        (rules.MAX_OUTSTANDING_REQUESTS, config.MAX_OUTSTANDING_REQUESTS),
-        (rules.PER_INSTANCE_CONCURRENCY, config.PER_INSTANCE_CONCURRENCY),
-        (rules.MAXIMUM_INSTANCE_COUNT, config.MAX_INSTANCES),
+        (function_app_rules.MAX_CONCURRENT_REQUESTS, config.MAX_CONCURRENT_REQUESTS),
+        (function_app_rules.MAX_OUTSTANDING_REQUESTS, config.MAX_OUTSTANDING_REQUESTS),
+        (function_app_rules.PER_INSTANCE_CONCURRENCY, config.PER_INSTANCE_CONCURRENCY),
+        (function_app_rules.MAXIMUM_INSTANCE_COUNT, config.MAX_INSTANCES),
     ],
     ids=["maxConcurrentRequests", "maxOutstandingRequests", "perInstanceConcurrency", "maximumInstanceCount"],
 )
 def test_the_pack_bounds_are_at_least_as_strict_as_the_config(
-    pack_bound: rules.Bound, program_range: config.IntRange
+    pack_bound: Bound, program_range: config.IntRange
 ) -> None:
     assert pack_bound.low >= program_range.low
     assert pack_bound.high <= program_range.high
 
 
 def test_the_pack_allows_no_region_the_config_refuses() -> None:
-    assert rules.ALLOWED_LOCATIONS <= config.EU_LOCATIONS
+    assert location_rules.ALLOWED_LOCATIONS <= config.EU_LOCATIONS
 
 
 def test_the_pack_refuses_every_role_the_program_calls_privileged() -> None:
     program_privileged = {guid.lower() for guid in identity.PRIVILEGED_ROLES.values()}
-    assert program_privileged <= set(rules.PRIVILEGED_ROLE_IDS)
-    assert not {guid.lower() for guid in identity.ROLES.values()} & set(rules.PRIVILEGED_ROLE_IDS)
+    assert program_privileged <= set(access_rules.PRIVILEGED_ROLE_IDS)
+    assert not {guid.lower() for guid in identity.ROLES.values()} & set(access_rules.PRIVILEGED_ROLE_IDS)
 
 
 def test_the_pack_checks_every_tag_the_program_sets(dev_stack: ProgramRun) -> None:
     group = dev_stack.one("azure-native:resources:ResourceGroup")
-    assert set(group.inputs["tags"]) <= rules.REQUIRED_STACK_TAGS | {rules.TAG_DATA_DELETE_BY}
+    assert set(group.inputs["tags"]) <= tag_rules.REQUIRED_STACK_TAGS | {tag_rules.TAG_DATA_DELETE_BY}
 
 
 def _accepts_tags(type_token: str) -> bool:
@@ -125,8 +132,8 @@ def _accepts_tags(type_token: str) -> bool:
 def test_every_taggable_type_in_the_program_is_known_to_the_pack(dev_stack: ProgramRun) -> None:
     types = {r.type for r in dev_stack.custom_resources() if r.type.startswith("azure-native:")}
     taggable = {t for t in types if _accepts_tags(t)}
-    assert taggable <= rules.TAGGABLE_TYPES, "a taggable type the pack would not ask for tags"
-    assert not (types - taggable) & rules.TAGGABLE_TYPES, "the pack asks for tags a type cannot take"
+    assert taggable <= tag_rules.TAGGABLE_TYPES, "a taggable type the pack would not ask for tags"
+    assert not (types - taggable) & tag_rules.TAGGABLE_TYPES, "the pack asks for tags a type cannot take"
 
 
 @pytest.mark.parametrize(
@@ -138,7 +145,7 @@ def test_every_taggable_type_in_the_program_is_known_to_the_pack(dev_stack: Prog
     ],
 )
 def test_versioned_type_tokens_are_checked_like_the_default_version(token: str, expected: str) -> None:
-    assert rules.resource_type_token(token) == expected
+    assert resource_type_token(token) == expected
 
 
 @pytest.mark.parametrize(
@@ -153,4 +160,21 @@ def test_versioned_type_tokens_are_checked_like_the_default_version(token: str, 
     ],
 )
 def test_data_delete_by_must_be_iso_8601_utc(value: object, parses: bool) -> None:
-    assert (rules.parse_delete_by(value) is not None) is parses
+    assert (tag_rules.parse_delete_by(value) is not None) is parses
+
+
+def test_the_pack_requires_zone_redundancy_only_where_the_config_allows_it() -> None:
+    from eventstack_policies import availability
+
+    # A region the pack holds to zone redundancy but the config refuses it in could never deploy.
+    assert availability.ZONE_REDUNDANT_FLEX_LOCATIONS <= config.ZONE_REDUNDANT_LOCATIONS
+
+
+def test_the_pack_and_the_program_name_the_same_edge_header_and_setting() -> None:
+    from eventstack_policies import edge as edge_rules
+
+    from components import function_app
+
+    assert edge_rules.FRONT_DOOR_ID_HEADER == function_app.FRONT_DOOR_ID_HEADER
+    assert function_app.FRONT_DOOR_SERVICE_TAG.lower() == edge_rules.FRONT_DOOR_SERVICE_TAG
+    assert edge_rules.BEHIND_EDGE_SETTING == function_app.BEHIND_EDGE_SETTING

@@ -174,3 +174,19 @@ def test_a_stack_at_the_config_limits_still_passes() -> None:
     )
     found = [str(v) for resource in run.resources for policy in RESOURCE_POLICIES for v in violations(policy, resource)]
     assert found + [str(v) for v in _stack_findings(run.resources)] == []
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"edge": "none"},
+        {"location": "francecentral", "zoneRedundant": False, "alwaysReadyInstances": 0},
+        {"frontDoorSku": "Standard_AzureFrontDoor", "deployFromCidrs": ["203.0.113.0/24"]},
+    ],
+    ids=["sandbox without the edge", "region without zone-redundant Flex", "standard edge, deploy CIDRs"],
+)
+def test_other_accepted_configurations_pass_every_policy(overrides: dict[str, object]) -> None:
+    """The edge rules bind where the edge is configured; a sandbox (`edge: none`) is not held to them."""
+    run = run_with(**overrides)
+    found = [str(v) for resource in run.resources for policy in RESOURCE_POLICIES for v in violations(policy, resource)]
+    assert found + [str(v) for v in _stack_findings(run.resources)] == []
