@@ -98,6 +98,7 @@ CONFIG_KEYS: tuple[str, ...] = (
     "signingKeyRotationDays",
     "logRetentionDays",
     "blobSoftDeleteDays",
+    "sealed",
 )
 
 
@@ -142,6 +143,8 @@ class StackConfig:
     signing_key_rotation_days: int
     log_retention_days: int
     blob_soft_delete_days: int
+    sealed: bool
+    """After the event: the storage key's and the pepper's grants are withdrawn (see `components/sealing.py`)."""
 
     @property
     def data_delete_by(self) -> datetime:
@@ -184,6 +187,14 @@ def _choice(values: Mapping[str, str | None], key: str, choices: tuple[str, ...]
     if raw not in choices:
         raise ConfigError(key, raw, "one of " + ", ".join(sorted(choices)))
     return raw
+
+
+def _flag(values: Mapping[str, str | None], key: str) -> bool:
+    raw = _require(values, key)
+    # The CLI hands booleans to the program as the strings `true` and `false`.
+    if raw not in ("true", "false"):
+        raise ConfigError(key, raw, "true or false")
+    return raw == "true"
 
 
 def _timestamp(values: Mapping[str, str | None], key: str) -> datetime:
@@ -295,6 +306,7 @@ def parse_config(values: Mapping[str, str | None], stack: str) -> StackConfig:
         signing_key_rotation_days=_int(values, "signingKeyRotationDays", SIGNING_KEY_ROTATION_DAYS),
         log_retention_days=_int(values, "logRetentionDays", LOG_RETENTION_DAYS),
         blob_soft_delete_days=_int(values, "blobSoftDeleteDays", BLOB_SOFT_DELETE_DAYS),
+        sealed=_flag(values, "sealed"),
     )
 
 

@@ -9,6 +9,7 @@ from components.config import StackConfig
 from components.function_app import FunctionApp, FunctionAppArgs, function_app_name
 from components.identity import Identities, IdentitiesArgs
 from components.keyvault import KeyVault, KeyVaultArgs
+from components.lifecycle import KeyExpiries
 from components.monitoring import Monitoring, MonitoringArgs
 from components.naming import StackNames, stack_tags
 from components.network import Network, NetworkArgs
@@ -92,6 +93,8 @@ class EventStack(pulumi.ComponentResource):
                 network=self.network,
                 monitoring=self.monitoring,
                 tags=tags,
+                expiries=KeyExpiries.from_config(config),
+                sealed=config.sealed,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -115,6 +118,7 @@ class EventStack(pulumi.ComponentResource):
                 network=self.network,
                 monitoring=self.monitoring,
                 tags=tags,
+                sealed=config.sealed,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

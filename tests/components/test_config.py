@@ -78,6 +78,8 @@ BAD_VALUES: list[tuple[str, str]] = [
     ("logRetentionDays", "91"),
     ("blobSoftDeleteDays", "0"),
     ("blobSoftDeleteDays", "30"),
+    ("sealed", "yes"),
+    ("sealed", "True"),
 ]
 
 
