@@ -4,6 +4,7 @@
 #   make preview   offline dry run of what `pulumi up` would create
 #   make security  the attack suites and policy tests alone
 #   make bench     benchmarks (ratios measured in one run)
+#   make teardown-report  what outlives `pulumi destroy`, for how long, and what ends it sooner
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -13,7 +14,7 @@ NODE_STAMP := node_modules/.installed
 # The function's dependencies, vendored for Linux once per requirements file (build/ is a cache).
 VENDOR_STAMP := build/package/.vendored
 
-.PHONY: install lint typecheck test unit security preview local bench clean
+.PHONY: install lint typecheck test unit security preview local bench clean teardown-report
 
 $(PY_STAMP): requirements.txt requirements-dev.txt function_code/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,3 +57,7 @@ bench: install
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache build .local
+
+# Offline, from the program itself under mocks: exits 1 if the program keeps something it does not list.
+teardown-report: $(PY_STAMP) $(VENDOR_STAMP)
+	$(PY) -m dev.teardown_report $(ARGS)

@@ -67,7 +67,8 @@ def test_sealing_changes_no_input_option_or_output_of_anything_else(dev_stack: P
         before = unsealed[urn]
         assert after.inputs == before.inputs, urn
         assert after.secret_inputs == before.secret_inputs, urn
-        assert (after.type, after.parent, after.custom, after.id) == (before.type, before.parent, before.custom, before.id)
+        assert (after.type, after.parent, after.custom) == (before.type, before.parent, before.custom), urn
+        assert after.id == before.id, urn
         assert (after.retain_on_delete, after.protect) == (before.retain_on_delete, before.protect), urn
         # Only a dependency on a withdrawn grant may go (the account waited for its key grant, and
         # the code deployment waits for the whole storage component).
