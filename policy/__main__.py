@@ -16,10 +16,11 @@ reports those checks as advisory and runs them again, mandatory, during `pulumi 
 """
 
 from eventstack_policies import POLICIES
+from lifecycle_policies import LIFECYCLE_POLICIES
 from pulumi_policy import EnforcementLevel, PolicyPack
 
 PolicyPack(
     name="eventstack-policies",
     enforcement_level=EnforcementLevel.MANDATORY,
-    policies=list(POLICIES),
+    policies=[*POLICIES, *LIFECYCLE_POLICIES],
 )

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import eventstack_policies as rules
+import lifecycle_policies
 import pulumi_policy
 import pytest
 import yaml
@@ -37,10 +38,12 @@ def test_the_entry_point_assembles_every_policy_of_the_module(monkeypatch: pytes
     runpy.run_path(str(PACK), run_name="__main__")
     (call,) = RecordedPack.calls
     assert call["enforcement_level"] is EnforcementLevel.MANDATORY
-    assert [p.name for p in call["policies"]] == [p.name for p in rules.POLICIES]
+    assert [p.name for p in call["policies"]] == [
+        p.name for p in [*rules.POLICIES, *lifecycle_policies.LIFECYCLE_POLICIES]
+    ]
     # Both kinds reach the pack: the rules per resource and the rules over the whole stack.
     assert {p.name for p in call["policies"] if isinstance(p, ResourceValidationPolicy)} == {
-        p.name for p in rules.RESOURCE_POLICIES
+        p.name for p in [*rules.RESOURCE_POLICIES, *lifecycle_policies.LIFECYCLE_POLICIES]
     }
     assert {p.name for p in call["policies"] if isinstance(p, StackValidationPolicy)} == {
         p.name for p in rules.STACK_POLICIES
@@ -79,7 +82,8 @@ def _imported_modules(path: Path) -> set[str]:
 def test_the_policies_depend_on_nothing_they_guard() -> None:
     allowed = {"__future__", "re", "collections", "dataclasses", "datetime", "typing", "pulumi_policy"}
     assert _imported_modules(PACK / "eventstack_policies.py") <= allowed
-    assert _imported_modules(PACK / "__main__.py") <= {"pulumi_policy", "eventstack_policies"}
+    assert _imported_modules(PACK / "lifecycle_policies.py") <= allowed
+    assert _imported_modules(PACK / "__main__.py") <= {"pulumi_policy", "eventstack_policies", "lifecycle_policies"}
 
 
 @pytest.mark.parametrize(
