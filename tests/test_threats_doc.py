@@ -73,8 +73,9 @@ def test_every_named_test_exists() -> None:
 
 def test_every_named_policy_exists() -> None:
     from eventstack_policies import POLICIES
+    from lifecycle_policies import LIFECYCLE_POLICIES
 
-    names = {policy.name for policy in POLICIES}
+    names = {policy.name for policy in [*POLICIES, *LIFECYCLE_POLICIES]}
     named = set(POLICY_REF.findall(THREATS.read_text()))
     assert named, "THREATS.md names no policy"
     assert named <= names, f"THREATS.md names unknown policies: {sorted(named - names)}"
