@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from datetime import UTC, datetime
 
+import lifecycle_policies
 import pytest
+from eventstack_policies import RESOURCE_POLICIES, STACK_POLICIES
 from lifecycle_policies import LIFECYCLE_POLICIES
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
 
 from components import lifecycle
 from dev.offline import ProgramRun
+from tests.conftest import run_with
 from tests.policy.mutations import Case, drop, first, set_
-from tests.policy.policy_args import violations
+from tests.policy.policy_args import stack_violations, violations
 
 POLICIES_BY_NAME: dict[str, ResourceValidationPolicy] = {policy.name: policy for policy in LIFECYCLE_POLICIES}
 KEY = "azure-native:keyvault:Key"
@@ -81,11 +85,9 @@ def test_every_lifecycle_policy_is_mandatory_uniquely_named_and_has_a_mutation_c
 
 
 def test_the_pack_bounds_match_the_program() -> None:
-    import lifecycle_policies as rules
-
-    assert rules.MAX_EXPIRY_MARGIN >= lifecycle.MAX_EXPIRY_MARGIN
-    assert rules.ROTATED_VERSION_MIN_EXPIRY_DAYS == lifecycle.ROTATED_VERSION_MIN_EXPIRY_DAYS
-    assert rules.ROTATION_BEFORE_EXPIRY_MIN_DAYS == lifecycle.ROTATION_BEFORE_EXPIRY_MIN_DAYS
+    assert lifecycle_policies.MAX_EXPIRY_MARGIN >= lifecycle.MAX_EXPIRY_MARGIN
+    assert lifecycle_policies.ROTATED_VERSION_MIN_EXPIRY_DAYS == lifecycle.ROTATED_VERSION_MIN_EXPIRY_DAYS
+    assert lifecycle_policies.ROTATION_BEFORE_EXPIRY_MIN_DAYS == lifecycle.ROTATION_BEFORE_EXPIRY_MIN_DAYS
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
@@ -104,10 +106,17 @@ def test_a_mutated_lifecycle_setting_is_refused(case: Case, dev_stack: ProgramRu
 
 
 def test_a_versioned_type_token_is_checked_too(dev_stack: ProgramRun) -> None:
-    import dataclasses
-
     resource = SIGNING_KEY(dev_stack)
     versioned = dataclasses.replace(resource, type="azure-native:keyvault/v20240401:Key")
     mutated = copy.deepcopy(resource.inputs)
     drop("properties.attributes.expires")(mutated)
     assert violations(POLICIES_BY_NAME["vault-items-expire"], versioned, mutated)
+
+
+def test_a_sealed_stack_passes_the_whole_pack() -> None:
+    """`pulumi up --policy-pack policy` with `sealed: true` must not be refused, or nobody could seal."""
+    sealed = run_with(sealed=True)
+    resource_rules = [*RESOURCE_POLICIES, *LIFECYCLE_POLICIES]
+    found = [str(v) for r in sealed.resources for policy in resource_rules for v in violations(policy, r)]
+    found += [str(v) for policy in STACK_POLICIES for v in stack_violations(policy, sealed.resources)]
+    assert found == []
