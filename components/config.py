@@ -144,7 +144,7 @@ class StackConfig:
     log_retention_days: int
     blob_soft_delete_days: int
     sealed: bool
-    """After the event: the storage key's and the pepper's grants are withdrawn (see `components/sealing.py`)."""
+    """After the event: the storage key's and the pepper's grants are withdrawn (README, "After the event")."""
 
     @property
     def data_delete_by(self) -> datetime:
