@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 
 from bench import Measurement
-from dev.github_standin import GitHubStandIn
-from dev.local import AzuritePorts, api_environment, free_port, serve_in_thread, start_azurite
+from dev.github_standin import GitHubStandIn, OAuthApp
+from dev.local import AzuritePorts, api_environment, free_port, new_client_secret, serve_in_thread, start_azurite
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_CODE = ROOT / "function_code"
@@ -44,13 +44,15 @@ _TIME_IMPORT = "import time; t = time.perf_counter(); import {module}; print(tim
 
 def _azure_settings(state_dir: Path) -> dict[str, str]:
     # Azure-shaped settings: importing the app must not touch the network, so none is needed.
-    env = api_environment(7071, "https://github.com", AzuritePorts(), state_dir)
+    env = api_environment(7071, "https://github.com", AzuritePorts(), state_dir, new_client_secret())
     env.pop("EVENTSTACK_STORAGE_CONNECTION_STRING")
+    env.pop("EVENTSTACK_GITHUB_CLIENT_SECRET")
     env.update(
         {
             "EVENTSTACK_KEY_VAULT_URI": "https://kv-bench.vault.azure.net",
             "EVENTSTACK_SIGNING_KEY_NAME": "token-signing",
             "EVENTSTACK_PEPPER_SECRET_NAME": "github-id-pepper",
+            "EVENTSTACK_GITHUB_SECRET_NAME": "github-client-secret",
             "EVENTSTACK_TABLE_ENDPOINT": "https://stbench.table.core.windows.net",
             "EVENTSTACK_TOKEN_ISSUER": "https://app-bench.azurewebsites.net",
             "EVENTSTACK_TOKEN_AUDIENCE": "https://app-bench.azurewebsites.net/api",
@@ -80,7 +82,8 @@ def _cold_import_seconds(module: str, cwd: Path, env: dict[str, str]) -> float:
 def _verifications_per_second(state_dir: Path) -> float:
     sys.path.insert(0, str(FUNCTION_CODE))
     from eventapi.auth.signer import LocalSigner
-    from eventapi.auth.tokens import TokenService, new_session_id
+    from eventapi.auth.tokens import TokenService
+    from eventapi.storage.sessions import new_id as new_session_id
 
     tokens = TokenService(
         LocalSigner(state_dir), "https://a.test", "https://a.test/api", timedelta(minutes=10), lambda: datetime.now(UTC)
@@ -103,14 +106,17 @@ def _http_rates(state_dir: Path) -> tuple[float, float]:
     github = GitHubStandIn()
     github.start_in_thread()
     port = free_port()
-    settings = load_settings(
-        api_environment(
-            port,
-            github.url,
-            ports,
-            state_dir,
-            {"EVENTSTACK_COMMANDS_PER_MINUTE": "600", "EVENTSTACK_MAX_CONCURRENT_REQUESTS": "100"},
-        )
+    env = api_environment(
+        port,
+        github.url,
+        ports,
+        state_dir,
+        new_client_secret(),
+        overrides={"EVENTSTACK_COMMANDS_PER_MINUTE": "600", "EVENTSTACK_MAX_CONCURRENT_REQUESTS": "100"},
+    )
+    settings = load_settings(env)
+    github.register(
+        OAuthApp(settings.github_client_id, env["EVENTSTACK_GITHUB_CLIENT_SECRET"], settings.github_callback_url)
     )
     server, thread = serve_in_thread(create_app(build_services(settings)), port)
     try:

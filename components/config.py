@@ -10,7 +10,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal, cast
 
@@ -54,7 +54,9 @@ PER_INSTANCE_CONCURRENCY = IntRange(1, 100, "HTTP requests one instance runs at 
 MAX_CONCURRENT_REQUESTS = IntRange(1, 100, "host.json throttle: small, per the threat model")
 MAX_OUTSTANDING_REQUESTS = IntRange(1, 1000, "host.json throttle: queued plus running requests")
 COMMANDS_PER_MINUTE = IntRange(1, 600, "per-session quota on POST /api/lights")
-AUTH_REQUESTS_PER_MINUTE = IntRange(1, 600, "per-client-IP quota on the sign-in endpoints")
+AUTH_REQUESTS_PER_MINUTE = IntRange(
+    1, 6000, "sign-ins started per client address a minute; a venue's NAT puts hundreds behind one address"
+)
 SIGNING_KEY_ROTATION_DAYS = IntRange(7, 365, "Key Vault rotation policy for the JWT signing key")
 # 30 days is the shortest retention a PerGB2018 workspace accepts.
 LOG_RETENTION_DAYS = IntRange(30, 90, "Log Analytics retention; logs hold no personal data")
@@ -66,6 +68,16 @@ KEY_VAULT_SKUS: tuple[str, ...] = ("standard", "premium")
 MAX_INTEGRATION_PREFIX = 27
 MAX_PRIVATE_ENDPOINT_PREFIX = 28
 
+# GitHub allows an OAuth app 2,000 access-token requests an hour (docs.github.com, "Rate limits for
+# OAuth apps"): 33 a minute. The app-wide cap on sign-ins stays below it.
+SIGN_INS_PER_MINUTE = IntRange(1, 33, "app-wide GitHub sign-ins a minute, under GitHub's 2,000 an hour per app")
+SESSION_HOURS = IntRange(1, 168, "how long a session lives at most; it never outlives eventEndsAt")
+SESSIONS_PER_ATTENDEE = IntRange(1, 20, "devices one attendee may keep signed in")
+SIGN_IN_MODES: tuple[str, ...] = ("allowlist", "open")
+# GitHub logins: 1-39 letters, digits or single hyphens, not at either end.
+GITHUB_LOGIN_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+# GitHub OAuth app client secrets are 40 hex characters.
+GITHUB_CLIENT_SECRET_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 EVENT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,14}[a-z0-9]$")
 OWNER_PATTERN = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$")
 # GitHub OAuth app client ids: "Iv1." / "Ov23li" prefixes followed by alphanumerics.
@@ -98,8 +110,18 @@ CONFIG_KEYS: tuple[str, ...] = (
     "signingKeyRotationDays",
     "logRetentionDays",
     "blobSoftDeleteDays",
+    "githubClientSecret",
+    "signInsPerMinute",
+    "sessionHours",
+    "sessionsPerAttendee",
+    "signIn",
+    "allowedGitHubLogins",
     "sealed",
 )
+
+
+# Keys whose values must be set with `pulumi config set --secret`: never in clear in a stack file.
+SECRET_CONFIG_KEYS: tuple[str, ...] = ("githubClientSecret", "allowedGitHubLogins")
 
 
 class ConfigError(ValueError):
@@ -143,7 +165,15 @@ class StackConfig:
     signing_key_rotation_days: int
     log_retention_days: int
     blob_soft_delete_days: int
-    sealed: bool
+    github_client_secret: str = field(repr=False)
+    """The OAuth app's client secret (a Pulumi secret); empty only in a mocked run."""
+    sign_ins_per_minute: int = 30
+    session_hours: int = 48
+    sessions_per_attendee: int = 5
+    sign_in: Literal["allowlist", "open"] = "allowlist"
+    allowed_github_logins: tuple[str, ...] = field(default=(), repr=False)
+    """Lower-cased logins allowed in (a Pulumi secret); the app only ever gets their HMACs."""
+    sealed: bool = False
     """After the event: the storage key's and the pepper's grants are withdrawn (README, "After the event")."""
 
     @property
@@ -233,6 +263,29 @@ def _origins(values: Mapping[str, str | None], key: str) -> tuple[str, ...]:
     return tuple(parsed)
 
 
+def _logins(values: Mapping[str, str | None], key: str) -> tuple[str, ...]:
+    raw = values.get(key) or "[]"
+    allowed = "a JSON list of GitHub logins (letters, digits, single hyphens; set it with --secret --path)"
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ConfigError(key, "(secret)", allowed) from None
+    if not isinstance(parsed, list) or not all(
+        isinstance(x, str) and GITHUB_LOGIN_PATTERN.fullmatch(x) for x in parsed
+    ):
+        # The list is secret: the message never shows it.
+        raise ConfigError(key, "(secret)", allowed)
+    # GitHub logins compare case-insensitively.
+    return tuple(sorted({login.lower() for login in parsed}))
+
+
+def _client_secret(values: Mapping[str, str | None], key: str) -> str:
+    raw = values.get(key) or ""
+    if raw and not GITHUB_CLIENT_SECRET_PATTERN.fullmatch(raw):
+        raise ConfigError(key, "(secret)", "the OAuth app's client secret: 40 hex characters, set with --secret")
+    return raw
+
+
 def _check_layout(vnet: ipaddress.IPv4Network, subnets: Mapping[str, ipaddress.IPv4Network]) -> None:
     for key, subnet in subnets.items():
         if not subnet.subnet_of(vnet):
@@ -242,11 +295,20 @@ def _check_layout(vnet: ipaddress.IPv4Network, subnets: Mapping[str, ipaddress.I
         raise ConfigError(second_key, str(second), f"a block that does not overlap eventstack:{first_key} ({first})")
 
 
-def parse_config(values: Mapping[str, str | None], stack: str) -> StackConfig:
-    """Validate raw config strings (as Pulumi stores them) into a `StackConfig`."""
+def parse_config(
+    values: Mapping[str, str | None], stack: str, secret_keys: frozenset[str] = frozenset(SECRET_CONFIG_KEYS)
+) -> StackConfig:
+    """Validate raw config strings (as Pulumi stores them) into a `StackConfig`.
+
+    `secret_keys` are the keys the stack holds encrypted; a value of a SECRET_CONFIG_KEYS key set in
+    clear is refused, since it would sit readable in the stack file.
+    """
     unknown = sorted(set(values) - set(CONFIG_KEYS))
     if unknown:
         raise ConfigError(unknown[0], values[unknown[0]], "a key this program reads: " + ", ".join(CONFIG_KEYS))
+    for key in SECRET_CONFIG_KEYS:
+        if values.get(key) not in (None, "", "[]") and key not in secret_keys:
+            raise ConfigError(key, "(set in clear)", f"a secret: `pulumi config set --secret {NAMESPACE}:{key} ...`")
 
     max_concurrent = _int(values, "maxConcurrentRequests", MAX_CONCURRENT_REQUESTS)
     max_outstanding = _int(values, "maxOutstandingRequests", MAX_OUTSTANDING_REQUESTS)
@@ -306,6 +368,12 @@ def parse_config(values: Mapping[str, str | None], stack: str) -> StackConfig:
         signing_key_rotation_days=_int(values, "signingKeyRotationDays", SIGNING_KEY_ROTATION_DAYS),
         log_retention_days=_int(values, "logRetentionDays", LOG_RETENTION_DAYS),
         blob_soft_delete_days=_int(values, "blobSoftDeleteDays", BLOB_SOFT_DELETE_DAYS),
+        github_client_secret=_client_secret(values, "githubClientSecret"),
+        sign_ins_per_minute=_int(values, "signInsPerMinute", SIGN_INS_PER_MINUTE),
+        session_hours=_int(values, "sessionHours", SESSION_HOURS),
+        sessions_per_attendee=_int(values, "sessionsPerAttendee", SESSIONS_PER_ATTENDEE),
+        sign_in=cast(Literal["allowlist", "open"], _choice(values, "signIn", SIGN_IN_MODES)),
+        allowed_github_logins=_logins(values, "allowedGitHubLogins"),
         sealed=_flag(values, "sealed"),
     )
 
@@ -324,4 +392,5 @@ def load_config() -> StackConfig:
     values: dict[str, str | None] = {
         key[len(prefix) :]: runtime_config.get_config(key) for key in present if key.startswith(prefix)
     }
-    return parse_config({k: v for k, v in values.items() if v is not None}, pulumi.get_stack())
+    secret = frozenset(k[len(prefix) :] for k in present if k.startswith(prefix) and runtime_config.is_config_secret(k))
+    return parse_config({k: v for k, v in values.items() if v is not None}, pulumi.get_stack(), secret)

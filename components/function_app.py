@@ -27,6 +27,7 @@ RUNTIME_VERSION = "3.11"
 MIN_TLS_VERSION = "1.2"
 DEFAULT_HOST_SUFFIX = "azurewebsites.net"
 JWKS_PATH = ".well-known/jwks.json"
+CALLBACK_PATH = "auth/callback"
 APP_NAME_MAX = 60  # Azure site names: 2-60 letters, digits, hyphens; globally unique
 
 # Settings Flex Consumption rejects or ignores: the platform owns the runtime, the package
@@ -75,6 +76,10 @@ class AppSettingInputs:
     signing_key_name: pulumi.Input[str]
     pepper_secret_name: pulumi.Input[str]
     app_insights_connection_string: pulumi.Input[str]
+    github_secret_name: pulumi.Input[str] = ""
+    """The Key Vault secret holding the GitHub OAuth app's client secret (its name, not its value)."""
+    login_digests: pulumi.Input[str] = ""
+    """HMACs of the admitted GitHub logins (allowlist mode)."""
 
 
 def app_settings(config: StackConfig, inputs: AppSettingInputs) -> dict[str, pulumi.Input[str]]:
@@ -105,6 +110,13 @@ def app_settings(config: StackConfig, inputs: AppSettingInputs) -> dict[str, pul
         "EVENTSTACK_MAX_CONCURRENT_REQUESTS": str(config.max_concurrent_requests),
         "EVENTSTACK_MAX_OUTSTANDING_REQUESTS": str(config.max_outstanding_requests),
         "EVENTSTACK_GITHUB_CLIENT_ID": config.github_client_id,
+        "EVENTSTACK_GITHUB_SECRET_NAME": inputs.github_secret_name,
+        "EVENTSTACK_SIGN_INS_PER_MINUTE": str(config.sign_ins_per_minute),
+        "EVENTSTACK_SESSION_HOURS": str(config.session_hours),
+        "EVENTSTACK_SESSIONS_PER_ATTENDEE": str(config.sessions_per_attendee),
+        "EVENTSTACK_SIGN_IN_MODE": config.sign_in,
+        # A setting, not code: changing the list and running `pulumi up` restarts the app with it.
+        "EVENTSTACK_ALLOWED_LOGIN_DIGESTS": inputs.login_digests if config.sign_in == "allowlist" else "",
     }
 
 
@@ -143,6 +155,10 @@ class FunctionAppArgs:
     """Tags for every taggable resource."""
     deployment_depends_on: Sequence[pulumi.Resource] = field(default=())
     """What must exist before code is shipped: the identity's role on the deployment storage."""
+    github_secret_name: pulumi.Input[str] = ""
+    """The Key Vault secret with the GitHub OAuth app's client secret."""
+    login_digests: pulumi.Input[str] = ""
+    """HMACs of the admitted GitHub logins."""
 
 
 class FunctionApp(pulumi.ComponentResource):
@@ -153,6 +169,7 @@ class FunctionApp(pulumi.ComponentResource):
     default_host_name: pulumi.Output[str]
     app_url: pulumi.Output[str]
     jwks_url: pulumi.Output[str]
+    github_callback_url: pulumi.Output[str]
     scm_host: pulumi.Output[str]
     deployed_hash: pulumi.Output[str]
 
@@ -186,6 +203,8 @@ class FunctionApp(pulumi.ComponentResource):
                 signing_key_name=args.signing_key_name,
                 pepper_secret_name=args.pepper_secret_name,
                 app_insights_connection_string=args.app_insights_connection_string,
+                github_secret_name=args.github_secret_name,
+                login_digests=args.login_digests,
             ),
         )
 
@@ -274,6 +293,8 @@ class FunctionApp(pulumi.ComponentResource):
         self.default_host_name = site.default_host_name
         self.app_url = site.default_host_name.apply(lambda h: f"https://{h}")
         self.jwks_url = site.default_host_name.apply(lambda h: f"https://{h}/{ROUTE_PREFIX}/{JWKS_PATH}")
+        # What the operator registers as the OAuth app's authorization callback URL on GitHub.
+        self.github_callback_url = site.default_host_name.apply(lambda h: f"https://{h}/{ROUTE_PREFIX}/{CALLBACK_PATH}")
         self.scm_host = scm_host
         self.deployed_hash = deployment.deployed_hash
         self.register_outputs(
@@ -283,6 +304,7 @@ class FunctionApp(pulumi.ComponentResource):
                 "default_host_name": self.default_host_name,
                 "app_url": self.app_url,
                 "jwks_url": self.jwks_url,
+                "github_callback_url": self.github_callback_url,
                 "scm_host": self.scm_host,
                 "deployed_hash": self.deployed_hash,
             }

@@ -9,7 +9,7 @@ delete: deleting the vault (with the resource group) takes them along.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
@@ -20,11 +20,13 @@ from components.identity import grant
 from components.lifecycle import KeyExpiries, rotated_version_expiry_days
 from components.monitoring import Monitoring
 from components.network import Network
+from components.pseudonyms import login_digests
 
 # Names inside the vault; the vault itself carries the per-stack suffix.
 SIGNING_KEY_NAME = "jwt-signing"
 STORAGE_KEY_NAME = "storage-encryption"
 PEPPER_SECRET_NAME = "github-id-pepper"  # noqa: S105 - the secret's name, not its value
+GITHUB_SECRET_NAME = "github-client-secret"  # noqa: S105 - the secret's name, not its value
 
 SOFT_DELETE_RETENTION_DAYS = 7  # the shortest Azure allows: a deleted vault keeps no data longer
 SIGNING_KEY_CURVE = "P-256"  # ES256 (RFC 7518 3.4)
@@ -83,9 +85,13 @@ class KeyVaultArgs:
     tags: Mapping[str, str]
     """Tags for every taggable resource."""
     expiries: KeyExpiries
-    """When each key and the pepper expire (tied to the data-delete-by time)."""
+    """When each key and secret expires (tied to the data-delete-by time)."""
     sealed: bool
     """True withdraws the app's grant on the pepper: it can pseudonymise nobody any more."""
+    github_client_secret: str = field(default="", repr=False)
+    """The GitHub OAuth app's client secret (from secret config); stored here, read by the app only."""
+    allowed_github_logins: tuple[str, ...] = field(default=(), repr=False)
+    """Logins admitted in allowlist mode: the app receives only their HMACs with the pepper."""
 
 
 class KeyVault(pulumi.ComponentResource):
@@ -99,6 +105,8 @@ class KeyVault(pulumi.ComponentResource):
     storage_key_name: pulumi.Output[str]
     storage_key_id: pulumi.Output[str]
     pepper_secret_name: pulumi.Output[str]
+    github_secret_name: pulumi.Output[str]
+    login_digests: pulumi.Output[str]
 
     def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eventstack:azure:KeyVault", name, None, opts)
@@ -187,6 +195,29 @@ class KeyVault(pulumi.ComponentResource):
             opts=retained,
         )
 
+        # The web flow's client secret: the app exchanges GitHub's authorization codes with it.
+        github_secret = keyvault.Secret(
+            f"{name}-github-secret",
+            secret_name=GITHUB_SECRET_NAME,
+            vault_name=vault.name,
+            resource_group_name=args.resource_group_name,
+            properties=keyvault.SecretPropertiesArgs(
+                value=pulumi.Output.secret(args.github_client_secret),
+                content_type="text/plain",
+                attributes=keyvault.SecretAttributesArgs(enabled=True, expires=args.expiries.github_client_secret),
+            ),
+            tags=tags,
+            opts=retained,
+        )
+        grant(
+            f"{name}-app-reads-github-secret",
+            "Key Vault Secrets User",
+            scope=github_secret.id,
+            principal_id=args.app_principal_id,
+            parent=self,
+            subscription_id=client.subscription_id,
+        )
+
         grant(
             f"{name}-app-signs",
             "Key Vault Crypto User",
@@ -218,6 +249,10 @@ class KeyVault(pulumi.ComponentResource):
         self.storage_key_name = storage_key.name
         self.storage_key_id = storage_key.id
         self.pepper_secret_name = pepper_secret.name
+        self.github_secret_name = github_secret.name
+        logins = args.allowed_github_logins
+        # Derived from the pepper, so Pulumi keeps it secret in state; the app gets digests, never logins.
+        self.login_digests = pepper.result.apply(lambda pepper_value: login_digests(pepper_value, logins))
         self.register_outputs(
             {
                 "vault_id": self.vault_id,
@@ -228,5 +263,7 @@ class KeyVault(pulumi.ComponentResource):
                 "storage_key_name": self.storage_key_name,
                 "storage_key_id": self.storage_key_id,
                 "pepper_secret_name": self.pepper_secret_name,
+                "github_secret_name": self.github_secret_name,
+                "login_digests": self.login_digests,
             }
         )

@@ -8,8 +8,9 @@ Key Vault's `exp` attribute is enforced per operation, not per object:
   at key changes, unwrap keeps working) and the pepper's (still readable) are hygiene: they mark
   the material as past its use, they do not lock anything.
 
-Nothing may stop before the data-delete-by time. The signing key expires exactly then; the
-storage key and the pepper one day later, because the blob lifecycle rule counts whole days and
+Nothing may stop before the data-delete-by time. The signing key and the GitHub client secret
+(needed only while sign-in is open) expire exactly then; the storage key and the pepper one day
+later, because the blob lifecycle rule counts whole days and
 runs about once a day, and the last purge must not depend on how Azure Storage treats an
 expired key (that is verified only in Azure).
 
@@ -26,8 +27,8 @@ from datetime import datetime, timedelta
 
 from components.config import StackConfig
 
-# The signing key stops signing at the data-delete-by time itself.
-SIGNING_KEY_EXPIRY_MARGIN = timedelta(0)
+# The signing key (no signing after it) and the GitHub client secret expire at the deadline itself.
+DEADLINE_EXPIRY_MARGIN = timedelta(0)
 # One lifecycle-rule day: the storage key and the pepper outlast the last daily purge run.
 HYGIENE_EXPIRY_MARGIN = timedelta(days=1)
 # No expiry in the stack may lie further past the data-delete-by time than this.
@@ -59,13 +60,16 @@ class KeyExpiries:
     """The storage encryption key: hygiene (unwrap still works after it)."""
     pepper: int
     """The pepper secret: hygiene (an expired secret is still returned)."""
+    github_client_secret: int
+    """The GitHub OAuth app's client secret: hygiene, like the pepper."""
 
     @classmethod
     def from_config(cls, config: StackConfig) -> KeyExpiries:
         """Each expiry at the data-delete-by time plus its stated margin."""
         delete_by = config.data_delete_by
         return cls(
-            signing_key=epoch_seconds(delete_by + SIGNING_KEY_EXPIRY_MARGIN),
+            signing_key=epoch_seconds(delete_by + DEADLINE_EXPIRY_MARGIN),
             storage_key=epoch_seconds(delete_by + HYGIENE_EXPIRY_MARGIN),
             pepper=epoch_seconds(delete_by + HYGIENE_EXPIRY_MARGIN),
+            github_client_secret=epoch_seconds(delete_by + DEADLINE_EXPIRY_MARGIN),
         )

@@ -29,6 +29,7 @@ class EventStack(pulumi.ComponentResource):
     function_app_name: pulumi.Output[str]
     app_url: pulumi.Output[str]
     jwks_url: pulumi.Output[str]
+    github_callback_url: pulumi.Output[str]
 
     def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("eventstack:index:EventStack", name, None, opts)
@@ -95,6 +96,8 @@ class EventStack(pulumi.ComponentResource):
                 tags=tags,
                 expiries=KeyExpiries.from_config(config),
                 sealed=config.sealed,
+                github_client_secret=config.github_client_secret,
+                allowed_github_logins=config.allowed_github_logins,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -141,6 +144,8 @@ class EventStack(pulumi.ComponentResource):
                 key_vault_uri=self.key_vault.vault_uri,
                 signing_key_name=self.key_vault.signing_key_name,
                 pepper_secret_name=self.key_vault.pepper_secret_name,
+                github_secret_name=self.key_vault.github_secret_name,
+                login_digests=self.key_vault.login_digests,
                 app_insights_connection_string=self.monitoring.app_insights_connection_string,
                 bundle=bundle,
                 tags=tags,
@@ -153,6 +158,7 @@ class EventStack(pulumi.ComponentResource):
         self.function_app_name = self.function_app.app_name
         self.app_url = self.function_app.app_url
         self.jwks_url = self.function_app.jwks_url
+        self.github_callback_url = self.function_app.github_callback_url
 
         self.register_outputs(
             {
@@ -165,5 +171,6 @@ class EventStack(pulumi.ComponentResource):
                 "function_app_name": self.function_app_name,
                 "app_url": self.app_url,
                 "jwks_url": self.jwks_url,
+                "github_callback_url": self.github_callback_url,
             }
         )

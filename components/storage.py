@@ -21,9 +21,10 @@ from components.network import Network
 # The tables the app reads and writes (function_code/eventapi uses the same names).
 ATTENDEES_TABLE = "attendees"
 SESSIONS_TABLE = "sessions"
+DEVICE_CODES_TABLE = "devicecodes"
 LIGHTS_TABLE = "lights"
 QUOTAS_TABLE = "quotas"
-TABLES: tuple[str, ...] = (ATTENDEES_TABLE, SESSIONS_TABLE, LIGHTS_TABLE, QUOTAS_TABLE)
+TABLES: tuple[str, ...] = (ATTENDEES_TABLE, SESSIONS_TABLE, DEVICE_CODES_TABLE, LIGHTS_TABLE, QUOTAS_TABLE)
 
 # Blob containers that may hold personal data. The lifecycle rule covers exactly these: its
 # filters can only include by prefix, so a container missing here is never cleaned up.

@@ -1,48 +1,89 @@
-"""A local stand-in for GitHub's device-flow endpoints; never shipped in the function bundle.
+"""A local stand-in for GitHub as an OAuth identity provider; never shipped in the function bundle.
 
-Implements POST /login/device/code, POST /login/oauth/access_token and GET /user, plus
-POST /approve {"user_code", "login", "id"} (and /deny, /expire) so tests can sign in as anyone.
+GitHub's web application flow: GET /login/oauth/authorize (a consent form for a person),
+POST /login/oauth/access_token (code + client secret + PKCE verifier), GET /user. And for tests and
+scripts, POST /approve {"user_code", "login", "id"} (or /deny {"user_code"}): it plays the attendee's
+browser through the app's own verification page, GitHub's consent and the app's callback.
+
+It can enforce GitHub's published limits for OAuth apps (docs.github.com, "Rate limits for OAuth
+apps"): 2,000 access-token requests per hour per app, and a user signed in 10 times within an hour
+must re-authorize the app (here: the 11th authorization in an hour is refused).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import html
 import json
+import os
 import secrets
 import threading
 import time
+from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode, urlsplit
 
-DEVICE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
+import httpx
+
 DEFAULT_PORT = 7072
+# GitHub's published limits (see the module docstring).
+TOKEN_REQUESTS_PER_APP_PER_HOUR = 2000
+SIGN_INS_PER_USER_PER_HOUR = 10
+CODE_LIFETIME_SECONDS = 600
+_HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class OAuthApp:
+    """A registered OAuth app: its secret and the one callback URL GitHub redirects to."""
+
+    client_id: str
+    client_secret: str
+    callback_url: str
 
 
 @dataclass
-class _Grant:
-    device_code: str
-    user_code: str
+class _Code:
     client_id: str
+    redirect_uri: str
+    challenge: str
+    user: dict[str, Any]
     expires_at: float
-    user: dict[str, Any] | None = None
-    denied: bool = False
-    last_poll: float = 0.0
 
 
 @dataclass
 class StandInState:
-    """Grants and issued access tokens, shared by the request handlers."""
+    """Apps, codes and tokens, and the counters behind GitHub's limits."""
 
-    interval: int
+    clock: Callable[[], float]
+    enforce_limits: bool
     lock: threading.Lock = field(default_factory=threading.Lock)
-    grants: dict[str, _Grant] = field(default_factory=dict)
+    apps: dict[str, OAuthApp] = field(default_factory=dict)
+    codes: dict[str, _Code] = field(default_factory=dict)
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    token_requests: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    sign_ins: dict[int, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    authorizations: int = 0
 
-    def by_user_code(self, user_code: str) -> _Grant | None:
-        return next((g for g in self.grants.values() if g.user_code == user_code), None)
+    def within(self, times: deque[float], limit: int) -> bool:
+        """Count one event now unless `limit` already happened in the last hour."""
+        now = self.clock()
+        while times and times[0] <= now - _HOUR:
+            times.popleft()
+        if self.enforce_limits and len(times) >= limit:
+            return False
+        times.append(now)
+        return True
+
+
+def _challenge(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -59,98 +100,96 @@ class _Handler(BaseHTTPRequestHandler):
         return {key: values[0] for key, values in parse_qs(raw).items()}
 
     def _reply(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
+        self._send(status, json.dumps(body).encode(), "application/json")
+
+    def _send(self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
     def do_POST(self) -> None:
-        state = self.server.state
         try:
             body = self._body()
         except ValueError:
             self._reply(HTTPStatus.BAD_REQUEST, {"error": "bad_request"})
             return
-        with state.lock:
-            if self.path == "/login/device/code":
-                self._device_code(state, body)
-            elif self.path == "/login/oauth/access_token":
-                self._access_token(state, body)
-            elif self.path in ("/approve", "/deny", "/expire"):
-                self._decide(state, body)
-            else:
-                self._reply(HTTPStatus.NOT_FOUND, {"error": "not_found"})
-
-    def _device_code(self, state: StandInState, body: dict[str, Any]) -> None:
-        if not body.get("client_id"):
-            self._reply(HTTPStatus.BAD_REQUEST, {"error": "unauthorized_client"})
-            return
-        grant = _Grant(
-            device_code=secrets.token_hex(20),
-            user_code=f"{secrets.token_hex(2).upper()}-{secrets.token_hex(2).upper()}",
-            client_id=str(body["client_id"]),
-            expires_at=time.time() + 900,
-        )
-        state.grants[grant.device_code] = grant
-        host, port = self.server.server_address[:2]
-        self._reply(
-            HTTPStatus.OK,
-            {
-                "device_code": grant.device_code,
-                "user_code": grant.user_code,
-                "verification_uri": f"http://{host!s}:{port}/login/device",
-                "expires_in": 900,
-                "interval": state.interval,
-            },
-        )
-
-    def _access_token(self, state: StandInState, body: dict[str, Any]) -> None:
-        grant = state.grants.get(str(body.get("device_code", "")))
-        if body.get("grant_type") != DEVICE_GRANT_TYPE or grant is None or grant.client_id != body.get("client_id"):
-            self._reply(HTTPStatus.OK, {"error": "incorrect_device_code"})
-            return
-        now = time.time()
-        too_fast = now - grant.last_poll < state.interval
-        grant.last_poll = now
-        if now >= grant.expires_at:
-            error = "expired_token"
-        elif grant.denied:
-            error = "access_denied"
-        elif too_fast:
-            error = "slow_down"
-        elif grant.user is None:
-            error = "authorization_pending"
+        path = urlsplit(self.path).path
+        if path == "/login/oauth/access_token":
+            self._access_token(body)
+        elif path == "/login/oauth/authorize":
+            self._consent_form_submitted(body)
+        elif path in ("/approve", "/deny"):
+            self._play_browser(body, approve=path == "/approve")
         else:
-            # Like GitHub, a device code is exchanged once.
-            del state.grants[grant.device_code]
-            token = "gho_" + secrets.token_hex(18)
-            state.tokens[token] = grant.user
-            self._reply(HTTPStatus.OK, {"access_token": token, "token_type": "bearer", "scope": ""})
-            return
-        self._reply(HTTPStatus.OK, {"error": error})
-
-    def _decide(self, state: StandInState, body: dict[str, Any]) -> None:
-        grant = state.by_user_code(str(body.get("user_code", "")))
-        if grant is None:
-            self._reply(HTTPStatus.NOT_FOUND, {"error": "unknown_user_code"})
-            return
-        if self.path == "/approve":
-            if not isinstance(body.get("id"), int) or not isinstance(body.get("login"), str):
-                self._reply(HTTPStatus.BAD_REQUEST, {"error": "id (int) and login (str) required"})
-                return
-            grant.user = {"id": body["id"], "login": body["login"]}
-        elif self.path == "/deny":
-            grant.denied = True
-        else:
-            grant.expires_at = 0.0
-        self._reply(HTTPStatus.OK, {})
+            self._reply(HTTPStatus.NOT_FOUND, {"error": "not_found"})
 
     def do_GET(self) -> None:
-        if self.path != "/user":
+        parts = urlsplit(self.path)
+        if parts.path == "/user":
+            self._user()
+        elif parts.path == "/login/oauth/authorize":
+            self._consent_form({k: v[0] for k, v in parse_qs(parts.query).items()})
+        else:
             self._reply(HTTPStatus.NOT_FOUND, {"error": "not_found"})
+
+    # GitHub's endpoints --------------------------------------------------------------------
+
+    def _consent_form(self, query: dict[str, str]) -> None:
+        """What a person sees: sign in as whom (the stand-in has no accounts, so you type one)."""
+        problem = self.server.check_authorize(query)
+        if problem:
+            self._reply(HTTPStatus.BAD_REQUEST, {"error": problem})
             return
+        hidden = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in query.items()
+        )
+        page = f"""<!doctype html><title>GitHub stand-in</title><h1>Authorize (local stand-in)</h1>
+<form method="post" action="/login/oauth/authorize">{hidden}
+<label>login <input name="login" value="octocat"></label> <label>id <input name="id" value="583231"></label>
+<button type="submit">Authorize</button></form>"""
+        self._send(HTTPStatus.OK, page.encode(), "text/html; charset=utf-8")
+
+    def _consent_form_submitted(self, form: dict[str, Any]) -> None:
+        try:
+            user = {"login": str(form["login"]), "id": int(form["id"])}
+        except (KeyError, ValueError):
+            self._reply(HTTPStatus.BAD_REQUEST, {"error": "login and id required"})
+            return
+        outcome = self.server.authorize(form, user)
+        if isinstance(outcome, tuple):
+            self._reply(outcome[0], {"error": outcome[1]})
+            return
+        self._send(HTTPStatus.FOUND, b"", "text/plain", {"Location": outcome})
+
+    def _access_token(self, body: dict[str, Any]) -> None:
+        state = self.server.state
+        with state.lock:
+            app = state.apps.get(str(body.get("client_id", "")))
+            if app is None or not secrets.compare_digest(app.client_secret, str(body.get("client_secret", ""))):
+                self._reply(HTTPStatus.OK, {"error": "incorrect_client_credentials"})
+                return
+            if not state.within(state.token_requests[app.client_id], TOKEN_REQUESTS_PER_APP_PER_HOUR):
+                self._reply(HTTPStatus.TOO_MANY_REQUESTS, {"error": "rate_limited"})
+                return
+            code = state.codes.pop(str(body.get("code", "")), None)
+            if (
+                code is None
+                or code.client_id != app.client_id
+                or code.expires_at <= state.clock()
+                or code.redirect_uri != body.get("redirect_uri")
+                or code.challenge != _challenge(str(body.get("code_verifier", "")))
+            ):
+                self._reply(HTTPStatus.OK, {"error": "bad_verification_code"})
+                return
+            token = "gho_" + secrets.token_hex(18)
+            state.tokens[token] = code.user
+        self._reply(HTTPStatus.OK, {"access_token": token, "token_type": "bearer", "scope": ""})
+
+    def _user(self) -> None:
         scheme, _, token = self.headers.get("Authorization", "").partition(" ")
         with self.server.state.lock:
             user = self.server.state.tokens.get(token) if scheme.lower() in ("bearer", "token") else None
@@ -159,20 +198,108 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._reply(HTTPStatus.OK, {**user, "type": "User"})
 
+    # The attendee's browser, for tests and scripts -----------------------------------------
+
+    def _play_browser(self, body: dict[str, Any], approve: bool) -> None:
+        user_code = body.get("user_code")
+        if not isinstance(user_code, str):
+            self._reply(HTTPStatus.BAD_REQUEST, {"error": "user_code (str) required"})
+            return
+        user: dict[str, Any] | None = None
+        if approve:
+            if not isinstance(body.get("id"), int) or not isinstance(body.get("login"), str):
+                self._reply(HTTPStatus.BAD_REQUEST, {"error": "id (int) and login (str) required"})
+                return
+            user = {"id": body["id"], "login": body["login"]}
+        status, answer = self.server.play_browser(user_code, user)
+        self._reply(status, answer)
+
 
 class GitHubStandIn(ThreadingHTTPServer):
-    """The stand-in server; `interval` is the minimum seconds between polls (0 disables slow_down)."""
+    """The stand-in server. `enforce_limits` applies GitHub's hourly limits; `clock` is seconds since the epoch."""
 
     daemon_threads = True
 
-    def __init__(self, port: int = 0, interval: int = 0) -> None:
+    def __init__(self, port: int = 0, enforce_limits: bool = True, clock: Callable[[], float] = time.time) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
-        self.state = StandInState(interval=interval)
+        self.state = StandInState(clock=clock, enforce_limits=enforce_limits)
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    def register(self, app: OAuthApp) -> None:
+        """Register an OAuth app, as its owner does on GitHub's settings page."""
+        with self.state.lock:
+            self.state.apps[app.client_id] = app
+
+    def check_authorize(self, query: dict[str, str]) -> str:
+        """Why GitHub would refuse this authorize request, or "" if it would not."""
+        with self.state.lock:
+            app = self.state.apps.get(query.get("client_id", ""))
+        if app is None:
+            return "unknown client_id"
+        if query.get("redirect_uri") != app.callback_url:
+            return "redirect_uri_mismatch"
+        if query.get("code_challenge_method") != "S256" or not query.get("code_challenge") or not query.get("state"):
+            return "state and an S256 code_challenge are required"
+        return ""
+
+    def authorize(self, query: dict[str, Any], user: dict[str, Any]) -> str | tuple[int, str]:
+        """The user consents: the callback URL with a fresh code, or (status, error)."""
+        problem = self.check_authorize({k: str(v) for k, v in query.items()})
+        if problem:
+            return HTTPStatus.BAD_REQUEST, problem
+        state = self.state
+        with state.lock:
+            if not state.within(state.sign_ins[int(user["id"])], SIGN_INS_PER_USER_PER_HOUR):
+                return HTTPStatus.TOO_MANY_REQUESTS, "reauthorization_required"
+            code = secrets.token_hex(10)
+            state.codes[code] = _Code(
+                str(query["client_id"]),
+                str(query["redirect_uri"]),
+                str(query["code_challenge"]),
+                dict(user),
+                state.clock() + CODE_LIFETIME_SECONDS,
+            )
+            state.authorizations += 1
+        return f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}"
+
+    def play_browser(self, user_code: str, user: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
+        """Open the app's verification page for `user_code`, continue to GitHub, consent (or not), come back.
+
+        Returns the status of the app's last page. Holds no lock while it talks to the app, which
+        calls this stand-in back for the token and the user.
+        """
+        with self.state.lock:
+            apps = list(self.state.apps.values())
+        with httpx.Client(timeout=30, follow_redirects=False) as browser:
+            for app in reversed(apps):
+                origin = "{0.scheme}://{0.netloc}".format(urlsplit(app.callback_url))
+                try:
+                    page = browser.get(f"{origin}/api/auth/verify", params={"user_code": user_code})
+                except httpx.HTTPError:
+                    continue
+                if page.status_code == HTTPStatus.NOT_FOUND:
+                    continue  # not this app's code
+                if page.status_code != HTTPStatus.OK:
+                    return page.status_code, {"error": "the verification page refused", "app_status": page.status_code}
+                onward = browser.get(f"{origin}/api/auth/github", params={"user_code": user_code})
+                if onward.status_code != HTTPStatus.SEE_OTHER:
+                    return onward.status_code, {"error": "the app did not send the browser to GitHub"}
+                query = {k: v[0] for k, v in parse_qs(urlsplit(onward.headers["location"]).query).items()}
+                if user is None:
+                    refusal = urlencode({"error": "access_denied", "state": query.get("state", "")})
+                    back = f"{query.get('redirect_uri')}?{refusal}"
+                else:
+                    consented = self.authorize(query, user)
+                    if isinstance(consented, tuple):
+                        return consented[0], {"error": consented[1]}
+                    back = consented
+                done = browser.get(back)
+                return done.status_code, {"app_status": done.status_code}
+        return HTTPStatus.NOT_FOUND, {"error": "unknown_user_code"}
 
     def start_in_thread(self) -> threading.Thread:
         """Serve from a daemon thread (tests); stop with shutdown()."""
@@ -183,11 +310,17 @@ class GitHubStandIn(ThreadingHTTPServer):
 
 def main() -> None:
     """Serve until interrupted."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    parser.add_argument("--interval", type=int, default=0, help="minimum seconds between polls")
+    parser.add_argument("--client-id", required=True)
+    parser.add_argument("--client-secret", default=os.environ.get("EVENTSTACK_GITHUB_CLIENT_SECRET", ""))
+    parser.add_argument("--callback-url", required=True)
+    parser.add_argument("--no-limits", action="store_true", help="do not enforce GitHub's hourly limits")
     args = parser.parse_args()
-    server = GitHubStandIn(args.port, args.interval)
+    if not args.client_secret:
+        parser.error("set EVENTSTACK_GITHUB_CLIENT_SECRET (or --client-secret)")
+    server = GitHubStandIn(args.port, enforce_limits=not args.no_limits)
+    server.register(OAuthApp(args.client_id, args.client_secret, args.callback_url))
     print(f"GitHub stand-in on {server.url}", flush=True)
     try:
         server.serve_forever()

@@ -120,10 +120,24 @@ def start_azurite(ports: AzuritePorts, workdir: Path) -> subprocess.Popen[bytes]
     return process
 
 
+def new_client_secret() -> str:
+    """A GitHub OAuth client secret for one local run (GitHub's are 40 hex characters too)."""
+    return secrets.token_hex(20)
+
+
 def api_environment(
-    api_port: int, github_url: str, ports: AzuritePorts, state_dir: Path, overrides: Mapping[str, str] | None = None
+    api_port: int,
+    github_url: str,
+    ports: AzuritePorts,
+    state_dir: Path,
+    client_secret: str,
+    *,
+    overrides: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The settings the API runs with locally (the Function App sets the Azure equivalents)."""
+    """The settings the API runs with locally (the Function App sets the Azure equivalents).
+
+    `overrides` win over every default here, so any setting or phase of the event can be tried.
+    """
     origin = f"http://127.0.0.1:{api_port}"
     ends_at = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     env = {
@@ -133,12 +147,18 @@ def api_environment(
         "EVENTSTACK_RETENTION_HOURS": "48",
         "EVENTSTACK_EVENT_ENDS_AT": ends_at,
         "EVENTSTACK_COMMANDS_PER_MINUTE": "30",
-        "EVENTSTACK_AUTH_REQUESTS_PER_MINUTE": "60",
+        "EVENTSTACK_AUTH_REQUESTS_PER_MINUTE": "600",
+        "EVENTSTACK_SIGN_INS_PER_MINUTE": "30",
+        "EVENTSTACK_SESSION_HOURS": "48",
+        "EVENTSTACK_SESSIONS_PER_ATTENDEE": "5",
+        "EVENTSTACK_SIGN_IN_MODE": "open",
+        "EVENTSTACK_ALLOWED_LOGIN_DIGESTS": "",
         "EVENTSTACK_MAX_CONCURRENT_REQUESTS": "20",
         "EVENTSTACK_MAX_OUTSTANDING_REQUESTS": "100",
         "EVENTSTACK_GITHUB_CLIENT_ID": LOCAL_GITHUB_CLIENT_ID,
         "EVENTSTACK_GITHUB_BASE_URL": github_url,
         "EVENTSTACK_GITHUB_API_URL": github_url,
+        "EVENTSTACK_GITHUB_CLIENT_SECRET": client_secret,
         "EVENTSTACK_STORAGE_CONNECTION_STRING": ports.connection_string,
         "EVENTSTACK_LOCAL_STATE_DIR": str(state_dir),
     }
@@ -146,24 +166,32 @@ def api_environment(
     return env
 
 
-def walkthrough(api: str, github: str) -> str:
+def walkthrough(api: str, github: str, mode: str) -> str:
     """The curl commands that show the whole API."""
+    admitted = (
+        "only the logins in EVENTSTACK_ALLOWED_GITHUB_LOGINS may sign in (others get access_denied)"
+        if mode == "allowlist"
+        else "sign-in is open to every GitHub login (set EVENTSTACK_ALLOWED_GITHUB_LOGINS=a,b to allow only those)"
+    )
     return f"""
-The event API runs on {api}/api  (docs: {api}/api/docs). Try it:
+The event API runs on {api}/api  (docs: {api}/api/docs); {admitted}. Try it:
 
-  # 1. start a sign-in: note device_code and user_code
+  # 1. start a sign-in on your "device": note device_code and user_code
   curl -s -X POST {api}/api/auth/device
-  # 2. approve it as a test user on the GitHub stand-in (on github.com the attendee does this)
+  # 2. the attendee's browser step: open verification_uri_complete in a browser (the GitHub stand-in
+  #    asks which login to be), or let the stand-in play the browser as a test user:
   curl -s -X POST {github}/approve -H 'Content-Type: application/json' \\
        -d '{{"user_code": "<user_code>", "login": "octocat", "id": 583231}}'
-  # 3. exchange the device code for a short-lived API token
+  # 3. the device exchanges its code for a short-lived access token and a refresh token
   curl -s -X POST {api}/api/auth/token -H 'Content-Type: application/json' -d '{{"device_code": "<device_code>"}}'
-  TOKEN=<access_token>
+  TOKEN=<access_token>; REFRESH=<refresh_token>
   # 4. send a command to the wall, then look at the wall (public)
   curl -s -X POST {api}/api/lights -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
        -d '{{"pattern": "pulse", "color": "ff8800"}}'
   curl -s {api}/api/lights
-  # 5. what is stored about you; then erase it (the same token gets 401 afterwards)
+  # 5. before the access token expires, renew the pair (each refresh token works once)
+  curl -s -X POST {api}/api/auth/token -H 'Content-Type: application/json' -d "{{\\"refresh_token\\": \\"$REFRESH\\"}}"
+  # 6. what is stored about you; then erase it (the same token gets 401 afterwards)
   curl -s {api}/api/me -H "Authorization: Bearer $TOKEN"
   curl -s -X DELETE {api}/api/me -H "Authorization: Bearer $TOKEN" -o /dev/null -w '%{{http_code}}\\n'
   curl -s {api}/api/me -H "Authorization: Bearer $TOKEN" -o /dev/null -w '%{{http_code}}\\n'
@@ -171,6 +199,27 @@ The event API runs on {api}/api  (docs: {api}/api/docs). Try it:
 
 Ctrl-C stops everything.
 """
+
+
+def login_digests(state_dir: Path, logins: str) -> str:
+    """The allowlist as the program hands it to the app in Azure: HMACs of lower-cased logins, never logins."""
+    sys.path.insert(0, str(ROOT / "function_code"))
+    from eventapi.auth.admission import LOGIN_PURPOSE
+    from eventapi.pepper import KeyedHash, local_pepper
+
+    keyed_hash = KeyedHash(local_pepper(state_dir))
+    wanted = [login.strip().lower() for login in logins.split(",") if login.strip()]
+    return ",".join(keyed_hash.digest(LOGIN_PURPOSE, login) for login in wanted)
+
+
+def caller_overrides(env: Mapping[str, str], state_dir: Path) -> dict[str, str]:
+    """Every EVENTSTACK_* variable of the caller's environment, and the allowlist made into digests."""
+    overrides = {key: value for key, value in env.items() if key.startswith("EVENTSTACK_")}
+    logins = overrides.pop("EVENTSTACK_ALLOWED_GITHUB_LOGINS", "")
+    if logins.strip():
+        overrides["EVENTSTACK_SIGN_IN_MODE"] = "allowlist"
+        overrides["EVENTSTACK_ALLOWED_LOGIN_DIGESTS"] = login_digests(state_dir, logins)
+    return overrides
 
 
 def serve_in_thread(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
@@ -218,11 +267,28 @@ def main() -> None:
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
         processes.append(start_azurite(ports, state_dir / "azurite"))
-        github = subprocess.Popen([sys.executable, "-m", "dev.github_standin", "--port", str(github_port)], cwd=ROOT)
+        github_url = f"http://127.0.0.1:{github_port}"
+        overrides = caller_overrides(env, state_dir)
+        settings = api_environment(api_port, github_url, ports, state_dir, new_client_secret(), overrides=overrides)
+        github = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dev.github_standin",
+                "--port",
+                str(github_port),
+                "--client-id",
+                settings["EVENTSTACK_GITHUB_CLIENT_ID"],
+                "--callback-url",
+                f"{settings['EVENTSTACK_TOKEN_ISSUER']}/api/auth/callback",
+            ],
+            cwd=ROOT,
+            # The secret travels in the environment, not on a command line others can list.
+            env={**env, "EVENTSTACK_GITHUB_CLIENT_SECRET": settings["EVENTSTACK_GITHUB_CLIENT_SECRET"]},
+        )
         processes.append(github)
         wait_for_port(github_port, github)
-        github_url = f"http://127.0.0.1:{github_port}"
-        api_env = {**env, **api_environment(api_port, github_url, ports, state_dir)}
+        api_env = {**env, **settings}
         api = subprocess.Popen(
             [
                 sys.executable,
@@ -244,7 +310,7 @@ def main() -> None:
         )
         processes.append(api)
         wait_for_port(api_port, api)
-        print(walkthrough(f"http://127.0.0.1:{api_port}", github_url), flush=True)
+        print(walkthrough(f"http://127.0.0.1:{api_port}", github_url, settings["EVENTSTACK_SIGN_IN_MODE"]), flush=True)
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
         print("a process stopped; shutting down", file=sys.stderr)

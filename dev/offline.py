@@ -24,6 +24,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.config import SECRET_CONFIG_KEYS
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "eventstack"
 
@@ -476,7 +478,10 @@ def run_program(
     reset_runtime()
     monitor = monitor or RecordingMonitor(StackMocks())
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config(stack_config(stack, overrides))
+    config = stack_config(stack, overrides)
+    # A mocked run treats the keys that must be secret as set with --secret, as a real stack holds them.
+    secret_keys = [f"{PROJECT}:{key}" for key in SECRET_CONFIG_KEYS if f"{PROJECT}:{key}" in config]
+    pulumi.runtime.set_all_config(config, secret_keys)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
 

@@ -175,7 +175,7 @@ def _key_vaults(run: ProgramRun) -> Iterator[Survivor]:
         ]
         yield Survivor(
             what=(
-                f"keys and secret in {name}, retained on delete (Pulumi forgets them; they go with the vault): "
+                f"keys and secrets in {name}, retained on delete (Pulumi forgets them; they go with the vault): "
                 + expiries
             ),
             how_long=(

@@ -18,4 +18,4 @@ app = func.AsgiFunctionApp(app=create_app(services), http_auth_level=func.AuthLe
 @app.timer_trigger(schedule="0 */15 * * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
 def retention_purge(timer: func.TimerRequest) -> None:
     """Every 15 minutes: purge rows past the retention window (everything after the event's end + window)."""
-    purge(services.store, services.settings, datetime.now(UTC))
+    purge(services.tables, services.settings, datetime.now(UTC))

@@ -59,7 +59,7 @@ def test_the_findings_come_from_the_recorded_resources(dev_stack: ProgramRun) ->
     assert by_type["azure-native:applicationinsights:Component"] == {SENDS_TO_WORKSPACE}
     assert by_type["azure-native:monitor:DiagnosticSetting"] == {SENDS_TO_WORKSPACE}
     retained = {r.urn for r in dev_stack.resources if r.retain_on_delete}
-    assert len(retained) == 3
+    assert len(retained) == 4
     assert {(urn, RETAINED_ON_DELETE) for urn in retained} <= found
 
 
@@ -114,6 +114,7 @@ def test_the_report_prints_the_configured_periods_and_expiries() -> None:
     assert "jwt-signing expires 2027-09-11T12:00:00Z" in text
     assert "storage-encryption expires 2027-09-12T12:00:00Z" in text
     assert "github-id-pepper expires 2027-09-12T12:00:00Z" in text
+    assert "github-client-secret expires 2027-09-11T12:00:00Z" in text
     assert "7 days after `pulumi destroy`" in text
     assert "each rotated version expires P37D after its rotation" in text
 

@@ -14,10 +14,14 @@ from eventapi.services import Services, build_services
 from eventapi.settings import MAX_BODY_BYTES, load_settings
 
 API_PREFIX = "/api"
-# The SDKs log request URLs at INFO; table URLs carry session ids and attendee hashes as keys.
+# The SDKs log request URLs at INFO (table URLs carry session ids and attendee hashes as keys) and
+# bodies at DEBUG; the Functions worker logs requests. None of them goes below WARNING.
 _CHATTY_SDK_LOGGERS = (
+    "azure",
+    "azure.functions",
     "azure.core.pipeline.policies.http_logging_policy",
     "azure.identity",
+    "msal",
     "httpx",
     "httpcore",
     "urllib3",

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from eventapi.auth.tokens import InvalidToken
 from eventapi.services import Services
-from eventapi.store import Session
+from eventapi.storage.sessions import Session
 
 # auto_error=False: a missing header gets the same generic 401 as a bad token.
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/auth/token")
@@ -40,8 +40,9 @@ def current_session(
         session_id = deps.tokens.verify(credentials.credentials)
     except InvalidToken as error:
         raise _unauthorized() from error
-    session = deps.store.session(session_id)
-    if session is None or session.expires_at <= deps.clock():
+    session = deps.sessions.session(session_id)
+    # An attendee taken off the allowlist loses access at their next request, not their next sign-in.
+    if session is None or session.expires_at <= deps.clock() or not deps.admission.admits(session.login_key):
         raise _unauthorized()
     return session
 

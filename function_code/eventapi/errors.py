@@ -11,7 +11,8 @@ from starlette.exceptions import HTTPException
 
 from eventapi.auth.github import GitHubUnavailable
 from eventapi.quotas import QuotaExceeded
-from eventapi.store import StorageUnavailable
+from eventapi.storage.sessions import SessionGone
+from eventapi.storage.tables import Conflict, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,11 @@ async def _dependency_down(request: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def _session_gone(request: Request, error: Exception) -> JSONResponse:
+    # Revoked or erased while the request ran: the same 401 as any other refused token.
+    return problem(401, {"WWW-Authenticate": "Bearer"})
+
+
 def register_error_handlers(app: FastAPI) -> None:
     """Install the handlers on `app`."""
     app.add_exception_handler(HTTPException, _http_error)
@@ -72,3 +78,6 @@ def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(QuotaExceeded, _quota)
     app.add_exception_handler(StorageUnavailable, _dependency_down)
     app.add_exception_handler(GitHubUnavailable, _dependency_down)
+    # A write that kept losing races: busy, not the caller's fault.
+    app.add_exception_handler(Conflict, _dependency_down)
+    app.add_exception_handler(SessionGone, _session_gone)

@@ -6,16 +6,26 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-# GitHub device codes are 40 hex characters; the cap leaves room without inviting large inputs.
+# Our device codes are 43 URL-safe characters; the cap leaves room without inviting large inputs.
 MAX_DEVICE_CODE_LENGTH = 64
 COLOR_PATTERN = r"^[0-9a-fA-F]{6}$"
 DEVICE_CODE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+# <session id>.<family id>.<secret>: two 32-hex ids and 43 URL-safe characters.
+REFRESH_TOKEN_PATTERN = r"^[0-9a-f]{32}\.[0-9a-f]{32}\.[A-Za-z0-9_-]{43}$"  # noqa: S105 - a format
+MAX_REFRESH_TOKEN_LENGTH = 109
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GrantType(StrEnum):
+    """The two grants the token endpoint takes."""
+
+    DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+    REFRESH_TOKEN = "refresh_token"  # noqa: S105 - the grant's name, not a secret
 
 
 class Pattern(StrEnum):
@@ -37,27 +47,57 @@ class LightCommand(_Strict):
 
 
 class TokenRequest(_Strict):
-    """POST /api/auth/token body."""
+    """POST /api/auth/token body: a device code to redeem, or a refresh token to rotate (exactly one)."""
 
-    device_code: str = Field(pattern=DEVICE_CODE_PATTERN, max_length=MAX_DEVICE_CODE_LENGTH)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {"device_code": "Yp3mKq0uV9dF2sLxR7wT1cN8bJ5hG4aE6zQyWvUiOkM"},
+                {"refresh_token": "<session>.<family>.<secret>"},
+            ]
+        },
+    )
+
+    grant_type: GrantType | None = Field(default=None, description="optional; implied by the field that is sent")
+    device_code: str | None = Field(default=None, pattern=DEVICE_CODE_PATTERN, max_length=MAX_DEVICE_CODE_LENGTH)
+    refresh_token: str | None = Field(default=None, pattern=REFRESH_TOKEN_PATTERN, max_length=MAX_REFRESH_TOKEN_LENGTH)
+
+    @model_validator(mode="after")
+    def _exactly_one_grant(self) -> TokenRequest:
+        if (self.device_code is None) == (self.refresh_token is None):
+            raise ValueError("send device_code or refresh_token")
+        implied = GrantType.DEVICE_CODE if self.device_code is not None else GrantType.REFRESH_TOKEN
+        if self.grant_type is not None and self.grant_type is not implied:
+            raise ValueError("grant_type does not match the grant sent")
+        return self
 
 
 class DeviceCodeResponse(_Strict):
-    """What to show the attendee to approve the sign-in on GitHub."""
+    """RFC 8628 section 3.2: what the device shows, and how often it may poll."""
 
     device_code: str
     user_code: str
     verification_uri: str
+    verification_uri_complete: str
     expires_in: int
     interval: int
 
 
 class TokenResponse(_Strict):
-    """A short-lived bearer token for this API (not a GitHub token)."""
+    """A short-lived bearer token for this API (not a GitHub token) and the refresh token that renews it."""
 
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme name, not a secret
     expires_in: int
+    refresh_token: str
+
+
+class GrantProblem(_Strict):
+    """A refused token request (RFC 8628 section 3.5, RFC 6749 section 5.2)."""
+
+    error: Literal["authorization_pending", "slow_down", "access_denied", "expired_token", "invalid_grant"]
 
 
 class Problem(_Strict):
@@ -86,29 +126,29 @@ class Wall(_Strict):
     lights: list[WallEntry]
 
 
-class MyLight(_Strict):
-    """A command the caller sent."""
-
-    id: str
-    pattern: Pattern
-    color: str
-    time: datetime
-
-
 class MySession(_Strict):
-    """A session the caller signed in with."""
+    """The caller's session: one per attendee, shared by every device they signed in on."""
 
     created_at: datetime
     expires_at: datetime
 
 
+class MySignIn(_Strict):
+    """One device's sign-in (a refresh-token chain): when it started, when it last renewed."""
+
+    created_at: datetime
+    last_renewed: datetime | None
+
+
 class MyData(_Strict):
     """Everything stored about the caller (GDPR access)."""
 
-    attendee: dict[str, str] = Field(description="the keyed hash standing in for the GitHub id, first sign-in time")
-    sessions: list[MySession]
-    lights: list[MyLight]
-    quota_rows: int = Field(description="rate-limit counters kept for the caller's sessions")
+    attendee: dict[str, str] = Field(description="the keyed hash standing in for the GitHub id, last sign-in time")
+    session: MySession
+    sign_ins: list[MySignIn]
+    commands_sent: int = Field(
+        description="how many commands you sent; the commands themselves are stored without any link to you"
+    )
 
 
 class Privacy(_Strict):
@@ -120,6 +160,7 @@ class Privacy(_Strict):
     location: str
     retention_hours: int
     delete_all_by: datetime
+    who_may_sign_in: str
     your_rights: dict[str, str]
 
 

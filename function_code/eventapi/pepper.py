@@ -47,10 +47,38 @@ def local_pepper(state_dir: Path) -> Callable[[], bytes]:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             os.chmod(path, 0o600)
-            return path.read_bytes()
+            return _long_enough(path.read_bytes(), str(path))
         with os.fdopen(fd, "wb") as out:
             out.write(secrets.token_bytes(PEPPER_BYTES))
-        return path.read_bytes()
+        return _long_enough(path.read_bytes(), str(path))
+
+    return load
+
+
+def _long_enough(pepper: bytes, where: str) -> bytes:
+    # An empty or truncated pepper would make every pseudonym guessable: refuse to start with it.
+    if len(pepper) < PEPPER_BYTES:
+        raise ValueError(f"the pepper in {where} is shorter than {PEPPER_BYTES} bytes: delete it to make a new one")
+    return pepper
+
+
+def key_vault_secret(
+    vault_uri: str, secret_name: str, credential: TokenCredential, **client_options: Any
+) -> Callable[[], str]:
+    """A Key Vault secret's value, read with the app's identity on first use and kept in memory."""
+    cache: list[str] = []
+    lock = threading.Lock()
+
+    def load() -> str:
+        with lock:
+            if not cache:
+                from azure.keyvault.secrets import SecretClient
+
+                value = SecretClient(vault_uri, credential, **client_options).get_secret(secret_name).value
+                if not value:
+                    raise ValueError(f"the Key Vault secret {secret_name} is empty")
+                cache.append(value)
+            return cache[0]
 
     return load
 

@@ -1,17 +1,22 @@
-"""Per-minute quotas counted in the quotas table, so they hold across every instance of the app."""
+"""Per-minute quotas, counted in table storage so they hold across every instance of the app.
+
+Keyed on what they protect: an attendee's commands (on their session row, all their sign-ins
+together), a client address's sign-in starts, and the whole app's GitHub authorizations.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from eventapi.settings import QUOTA_WINDOW
-from eventapi.store import Conflict, TableStore
+from eventapi.storage.counters import CounterStore
+from eventapi.storage.sessions import SessionStore
 
-# Optimistic concurrency: a lost race is retried with a fresh read a few times, then counted
-# as exhausted rather than let through uncounted.
-_MAX_ATTEMPTS = 8
+# The subject of the app-wide cap on GitHub authorizations.
+GITHUB_SIGN_INS = "app-github-sign-ins"
 
 
 class QuotaExceeded(Exception):  # noqa: N818 - reads as the condition it reports
@@ -22,37 +27,48 @@ class QuotaExceeded(Exception):  # noqa: N818 - reads as the condition it report
         self.retry_after = retry_after
 
 
-def session_subject(session_id: str) -> str:
-    """The quota row key for a session's commands."""
-    return f"session-{session_id}"
+@dataclass(frozen=True)
+class Window:
+    """One fixed quota window: its number (windows since the epoch: fits a table's 32-bit integer for
+    millennia) and the seconds until the next one starts."""
+
+    number: int
+    retry_after: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.number:012d}"
+
+
+def current_window(now: datetime) -> Window:
+    """The fixed window `now` falls in."""
+    seconds = QUOTA_WINDOW.total_seconds()
+    start = math.floor(now.timestamp() / seconds) * seconds
+    return Window(int(start // seconds), max(1, math.ceil(start + seconds - now.timestamp())))
 
 
 def ip_subject(ip_hash: str) -> str:
-    """The quota row key for a client IP's sign-in requests (the IP itself is never stored)."""
+    """The quota row key for a client address (the address itself is never stored)."""
     return f"ip-{ip_hash}"
 
 
 class Quotas:
-    """Fixed one-minute windows: count a request, or raise QuotaExceeded with the wait."""
+    """Count a request against a quota, or raise QuotaExceeded with the wait."""
 
-    def __init__(self, store: TableStore, clock: Callable[[], datetime]) -> None:
-        self._store = store
+    def __init__(self, counters: CounterStore, sessions: SessionStore, clock: Callable[[], datetime]) -> None:
+        self._counters = counters
+        self._sessions = sessions
         self._clock = clock
 
     def take(self, subject: str, per_minute: int) -> None:
-        """Count one request for `subject`; raise QuotaExceeded when the window already holds `per_minute`."""
+        """One request for a subject that is not an attendee (an address, the whole app)."""
         now = self._clock()
-        window_seconds = QUOTA_WINDOW.total_seconds()
-        window_start = math.floor(now.timestamp() / window_seconds) * window_seconds
-        retry_after = max(1, math.ceil(window_start + window_seconds - now.timestamp()))
-        window = f"{int(window_start):012d}"
-        for _ in range(_MAX_ATTEMPTS):
-            counter = self._store.read_counter(subject, window)
-            if counter.count >= per_minute:
-                raise QuotaExceeded(retry_after)
-            try:
-                self._store.write_counter(subject, window, counter, now)
-            except Conflict:
-                continue
-            return
-        raise QuotaExceeded(retry_after)
+        window = current_window(now)
+        if not self._counters.take(subject, window.key, per_minute, now):
+            raise QuotaExceeded(window.retry_after)
+
+    def take_command(self, session_id: str, per_minute: int) -> None:
+        """One command of the attendee behind `session_id` (SessionGone if it ended meanwhile)."""
+        window = current_window(self._clock())
+        if not self._sessions.take_command(session_id, window.number, per_minute):
+            raise QuotaExceeded(window.retry_after)

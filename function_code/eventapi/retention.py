@@ -10,28 +10,28 @@ import os
 from datetime import UTC, datetime
 
 from eventapi.settings import Settings, load_settings
-from eventapi.store import TableStore
+from eventapi.storage.tables import Tables
 
 log = logging.getLogger(__name__)
 
 
-def purge(store: TableStore, settings: Settings, now: datetime) -> dict[str, int]:
+def purge(tables: Tables, settings: Settings, now: datetime) -> dict[str, int]:
     """Delete what retention says must go by `now`; return rows removed per table."""
     if now >= settings.data_delete_by:
-        removed = store.purge(written_before=None)
+        removed = tables.purge(written_before=None)
     else:
-        removed = store.purge(written_before=now - settings.retention)
+        removed = tables.purge(written_before=now - settings.retention)
     log.info("retention purge removed %s", removed)
     return removed
 
 
 def main() -> None:
     """Run one purge against the configured storage."""
-    from eventapi.services import build_store
+    from eventapi.services import build_tables
 
     logging.basicConfig(level=logging.INFO)
     settings = load_settings(os.environ)
-    purge(build_store(settings), settings, datetime.now(UTC))
+    purge(build_tables(settings), settings, datetime.now(UTC))
 
 
 if __name__ == "__main__":

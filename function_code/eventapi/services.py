@@ -6,13 +6,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from eventapi.auth.github import GitHubDeviceFlow
+from eventapi.auth.admission import Admission
+from eventapi.auth.github import GitHubWebFlow
+from eventapi.auth.sign_in import SignIn
 from eventapi.auth.signer import KeyVaultSigner, LocalSigner, Signer
 from eventapi.auth.tokens import TokenService
-from eventapi.pepper import KeyedHash, key_vault_pepper, local_pepper
+from eventapi.pepper import KeyedHash, key_vault_pepper, key_vault_secret, local_pepper
 from eventapi.quotas import Quotas
 from eventapi.settings import AzureResources, Settings
-from eventapi.store import TableStore
+from eventapi.storage.counters import CounterStore
+from eventapi.storage.device_codes import DeviceCodeStore
+from eventapi.storage.lights import LightStore
+from eventapi.storage.sessions import SessionStore
+from eventapi.storage.tables import Tables
 
 Clock = Callable[[], datetime]
 
@@ -27,29 +33,33 @@ class Services:
     """Everything a request handler may use."""
 
     settings: Settings
-    store: TableStore
+    tables: Tables
+    sessions: SessionStore
+    lights: LightStore
     signer: Signer
     tokens: TokenService
     keyed_hash: KeyedHash
-    github: GitHubDeviceFlow
+    admission: Admission
+    sign_in: SignIn
     quotas: Quotas
     clock: Clock
 
 
-def build_store(settings: Settings) -> TableStore:
+def build_tables(settings: Settings) -> Tables:
     """Tables through the app's identity in Azure, or Azurite's connection string locally."""
     resources = settings.resources
     if isinstance(resources, AzureResources):
         from azure.identity import DefaultAzureCredential
 
-        return TableStore.for_azure(resources.table_endpoint, DefaultAzureCredential())
-    return TableStore.for_azurite(resources.storage_connection_string)
+        return Tables.for_azure(resources.table_endpoint, DefaultAzureCredential())
+    return Tables.for_azurite(resources.storage_connection_string)
 
 
-def build_services(settings: Settings, clock: Clock = utc_now, store: TableStore | None = None) -> Services:
-    """Wire the collaborators; nothing here calls Key Vault (keys and pepper are read on first use)."""
+def build_services(settings: Settings, clock: Clock = utc_now, tables: Tables | None = None) -> Services:
+    """Wire the collaborators; nothing here calls Key Vault (keys and secrets are read on first use)."""
     resources = settings.resources
     signer: Signer
+    client_secret: Callable[[], str]
     if isinstance(resources, AzureResources):
         from azure.identity import DefaultAzureCredential
 
@@ -57,17 +67,39 @@ def build_services(settings: Settings, clock: Clock = utc_now, store: TableStore
         credential = DefaultAzureCredential()
         signer = KeyVaultSigner(resources.key_vault_uri, resources.signing_key_name, credential)
         keyed_hash = KeyedHash(key_vault_pepper(resources.key_vault_uri, resources.pepper_secret_name, credential))
+        client_secret = key_vault_secret(resources.key_vault_uri, resources.github_client_secret_name, credential)
     else:
         signer = LocalSigner(resources.state_dir)
         keyed_hash = KeyedHash(local_pepper(resources.state_dir))
-    store = store or build_store(settings)
+        local_secret = resources.github_client_secret
+
+        def client_secret() -> str:
+            return local_secret
+
+    tables = tables or build_tables(settings)
+    sessions = SessionStore(tables)
+    tokens = TokenService(signer, settings.token_issuer, settings.token_audience, settings.token_ttl, clock)
+    admission = Admission(settings.sign_in_mode, settings.allowed_login_digests, keyed_hash)
+    github = GitHubWebFlow(settings.github_client_id, client_secret, settings.github_base_url, settings.github_api_url)
     return Services(
         settings=settings,
-        store=store,
+        tables=tables,
+        sessions=sessions,
+        lights=LightStore(tables),
         signer=signer,
-        tokens=TokenService(signer, settings.token_issuer, settings.token_audience, settings.token_ttl, clock),
+        tokens=tokens,
         keyed_hash=keyed_hash,
-        github=GitHubDeviceFlow(settings.github_client_id, settings.github_base_url, settings.github_api_url),
-        quotas=Quotas(store, clock),
+        admission=admission,
+        sign_in=SignIn(
+            settings=settings,
+            devices=DeviceCodeStore(tables),
+            sessions=sessions,
+            tokens=tokens,
+            keyed_hash=keyed_hash,
+            github=github,
+            admission=admission,
+            clock=clock,
+        ),
+        quotas=Quotas(CounterStore(tables), sessions, clock),
         clock=clock,
     )

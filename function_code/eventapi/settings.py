@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,7 +24,22 @@ QUOTA_WINDOW = timedelta(minutes=1)
 TOKEN_TTL_MINUTES = (1, 15)
 RETENTION_HOURS = (1, 168)
 COMMANDS_PER_MINUTE = (1, 600)
-AUTH_REQUESTS_PER_MINUTE = (1, 600)
+# Per client address: sign-in starts and browser steps. A venue puts hundreds of attendees behind
+# one NAT address, so this is sized for a crowd arriving at once, not for one person.
+AUTH_REQUESTS_PER_MINUTE = (1, 6000)
+# The whole app's GitHub authorizations per minute. GitHub allows an OAuth app 2,000 access-token
+# requests per hour (33 a minute): the stack's config keeps a deployment below that; the app's own
+# bound is wider so that local tests can sign in a crowd quickly against the stand-in.
+SIGN_INS_PER_MINUTE = (1, 600)
+SESSION_HOURS = (1, 168)
+SESSIONS_PER_ATTENDEE = (1, 20)
+# RFC 8628: a device code lives minutes, and clients poll no faster than `interval` seconds.
+DEVICE_CODE_LIFETIME = timedelta(minutes=10)
+POLL_INTERVAL_SECONDS = 5
+# RFC 8628 section 3.5: each slow_down adds 5 seconds to the interval.
+SLOW_DOWN_STEP_SECONDS = 5
+# How often one user code may start the GitHub step (a typo retried, a second tab), no more.
+BROWSER_STEPS_PER_CODE = 5
 MAX_CONCURRENT_REQUESTS = (1, 100)
 MAX_OUTSTANDING_REQUESTS = (1, 1000)
 
@@ -35,7 +51,17 @@ DEFAULT_LOCAL_STATE_DIR = ".local"
 _PLACEHOLDER = re.compile(r"placeholder|changeme|change-me|replace-?me|example\.|todo|xxx|<.*>", re.IGNORECASE)
 _GITHUB_CLIENT_ID = re.compile(r"^[A-Za-z0-9.]{8,40}$")
 _NAME = re.compile(r"^[A-Za-z0-9-]{1,127}$")
+# GitHub's OAuth client secrets are 40 hex characters; anything much shorter is a mistake.
+MIN_CLIENT_SECRET_LENGTH = 20
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class SignInMode(StrEnum):
+    """Who may sign in: everyone with a GitHub account, or the logins the organisers listed."""
+
+    OPEN = "open"
+    ALLOWLIST = "allowlist"
 
 
 class SettingsError(ValueError):
@@ -49,6 +75,7 @@ class AzureResources:
     key_vault_uri: str
     signing_key_name: str
     pepper_secret_name: str
+    github_client_secret_name: str
     table_endpoint: str
 
 
@@ -58,6 +85,7 @@ class LocalResources:
 
     storage_connection_string: str
     state_dir: Path
+    github_client_secret: str = field(repr=False, default="")
 
 
 @dataclass(frozen=True)
@@ -76,12 +104,27 @@ class Settings:
     github_client_id: str
     github_base_url: str
     github_api_url: str
+    sign_ins_per_minute: int
+    session_lifetime: timedelta
+    sessions_per_attendee: int
+    sign_in_mode: SignInMode
+    allowed_login_digests: frozenset[str]
     resources: AzureResources | LocalResources
 
     @property
     def data_delete_by(self) -> datetime:
         """After this moment nothing about any attendee may remain."""
         return self.event_ends_at + self.retention
+
+    @property
+    def verification_uri(self) -> str:
+        """Where an attendee's browser approves a device code (on this app: the issuer is its origin)."""
+        return f"{self.token_issuer}/api/auth/verify"
+
+    @property
+    def github_callback_url(self) -> str:
+        """The authorization callback URL registered with the GitHub OAuth app."""
+        return f"{self.token_issuer}/api/auth/callback"
 
 
 class _Reader:
@@ -129,6 +172,24 @@ class _Reader:
             return low
         return value
 
+    def sign_in_mode(self, name: str) -> SignInMode:
+        raw = self.text(name)
+        try:
+            return SignInMode(raw)
+        except ValueError:
+            if raw:
+                self.problems.append(f"{name} must be one of: " + ", ".join(m.value for m in SignInMode))
+            return SignInMode.ALLOWLIST
+
+    def digests(self, name: str) -> frozenset[str]:
+        # Logins arrive only as HMACs (64 hex); a clear login here is a deployment mistake.
+        raw = self.env.get(name, "").strip()
+        found = frozenset(d for d in raw.split(",") if d)
+        if any(not _DIGEST.fullmatch(d) for d in found):
+            self.problems.append(f"{name} must list HMAC-SHA256 digests (64 lowercase hex), comma-separated")
+            return frozenset()
+        return found
+
     def instant(self, name: str) -> datetime:
         raw = self.text(name)
         try:
@@ -152,11 +213,22 @@ def _resources(read: _Reader) -> AzureResources | LocalResources:
         if read.env.get("EVENTSTACK_KEY_VAULT_URI"):
             read.problems.append("EVENTSTACK_STORAGE_CONNECTION_STRING and EVENTSTACK_KEY_VAULT_URI are exclusive")
         state_dir = read.env.get("EVENTSTACK_LOCAL_STATE_DIR", "").strip() or DEFAULT_LOCAL_STATE_DIR
-        return LocalResources(connection_string, Path(state_dir))
+        # A client secret in the environment is for the local GitHub stand-in only; in Azure it is
+        # read from Key Vault with the app's identity.
+        github = urlsplit(read.env.get("EVENTSTACK_GITHUB_BASE_URL", DEFAULT_GITHUB_BASE_URL)).hostname
+        secret = read.env.get("EVENTSTACK_GITHUB_CLIENT_SECRET", "")
+        if github not in _LOOPBACK_HOSTS:
+            read.problems.append("a local run talks to the GitHub stand-in on 127.0.0.1 only")
+        if len(secret) < MIN_CLIENT_SECRET_LENGTH:
+            read.problems.append(
+                f"EVENTSTACK_GITHUB_CLIENT_SECRET must hold at least {MIN_CLIENT_SECRET_LENGTH} characters"
+            )
+        return LocalResources(connection_string, Path(state_dir), secret)
     return AzureResources(
         key_vault_uri=read.url("EVENTSTACK_KEY_VAULT_URI"),
         signing_key_name=read.text("EVENTSTACK_SIGNING_KEY_NAME", _NAME),
         pepper_secret_name=read.text("EVENTSTACK_PEPPER_SECRET_NAME", _NAME),
+        github_client_secret_name=read.text("EVENTSTACK_GITHUB_SECRET_NAME", _NAME),
         table_endpoint=read.url("EVENTSTACK_TABLE_ENDPOINT"),
     )
 
@@ -177,6 +249,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         github_client_id=read.text("EVENTSTACK_GITHUB_CLIENT_ID", _GITHUB_CLIENT_ID),
         github_base_url=read.url("EVENTSTACK_GITHUB_BASE_URL", DEFAULT_GITHUB_BASE_URL),
         github_api_url=read.url("EVENTSTACK_GITHUB_API_URL", DEFAULT_GITHUB_API_URL),
+        sign_ins_per_minute=read.integer("EVENTSTACK_SIGN_INS_PER_MINUTE", SIGN_INS_PER_MINUTE),
+        session_lifetime=timedelta(hours=read.integer("EVENTSTACK_SESSION_HOURS", SESSION_HOURS)),
+        sessions_per_attendee=read.integer("EVENTSTACK_SESSIONS_PER_ATTENDEE", SESSIONS_PER_ATTENDEE),
+        sign_in_mode=read.sign_in_mode("EVENTSTACK_SIGN_IN_MODE"),
+        allowed_login_digests=read.digests("EVENTSTACK_ALLOWED_LOGIN_DIGESTS"),
         resources=_resources(read),
     )
     if settings.max_outstanding_requests < settings.max_concurrent_requests:

@@ -96,10 +96,11 @@ def test_the_app_identity_holds_exactly_the_grants_it_needs(dev_stack: ProgramRu
     assert _inventory(dev_stack, "eventstack-identities-app") == sorted(
         [
             ("Key Vault Crypto User", "Microsoft.KeyVault/vaults/keys"),
-            ("Key Vault Secrets User", "Microsoft.KeyVault/vaults/secrets"),
+            # The pepper and the GitHub OAuth client secret, each granted on its own secret.
+            *[("Key Vault Secrets User", "Microsoft.KeyVault/vaults/secrets")] * 2,
             ("Monitoring Metrics Publisher", "Microsoft.Insights/components"),
             ("Storage Blob Data Owner", "Microsoft.Storage/storageAccounts"),
-            *[("Storage Table Data Contributor", table)] * 4,
+            *[("Storage Table Data Contributor", table)] * 5,
         ]
     )
 

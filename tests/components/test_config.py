@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
-from components.config import CONFIG_KEYS, ConfigError, StackConfig, parse_config
+from components.config import CONFIG_KEYS, SECRET_CONFIG_KEYS, ConfigError, StackConfig, parse_config
 from dev.offline import ROOT, stack_config
 
 
@@ -57,7 +57,7 @@ BAD_VALUES: list[tuple[str, str]] = [
     ("commandsPerMinute", "0"),
     ("commandsPerMinute", "601"),
     ("authRequestsPerMinute", "0"),
-    ("authRequestsPerMinute", "601"),
+    ("authRequestsPerMinute", "6001"),
     ("vnetAddressSpace", "8.8.0.0/16"),
     ("vnetAddressSpace", "10.42.0.0/25"),
     ("vnetAddressSpace", "10.42.0.1/16"),
@@ -78,6 +78,19 @@ BAD_VALUES: list[tuple[str, str]] = [
     ("logRetentionDays", "91"),
     ("blobSoftDeleteDays", "0"),
     ("blobSoftDeleteDays", "30"),
+    ("githubClientSecret", "not-hex-and-too-short"),
+    ("githubClientSecret", "A" * 40),
+    ("signInsPerMinute", "0"),
+    ("signInsPerMinute", "34"),  # over GitHub's 2,000 token requests an hour
+    ("sessionHours", "0"),
+    ("sessionHours", "169"),
+    ("sessionsPerAttendee", "0"),
+    ("sessionsPerAttendee", "21"),
+    ("signIn", "everyone"),
+    ("allowedGitHubLogins", '["-octocat"]'),
+    ("allowedGitHubLogins", '["octo cat"]'),
+    ("allowedGitHubLogins", "octocat"),
+    ("allowedGitHubLogins", '["' + "a" * 40 + '"]'),
     ("sealed", "yes"),
     ("sealed", "True"),
 ]
@@ -100,7 +113,11 @@ def test_a_refused_value_names_key_value_and_rule(key: str, value: str) -> None:
     assert raised.value.key == f"eventstack:{key}"
     message = str(raised.value)
     assert f"eventstack:{key}" in message
-    assert repr(value) in message
+    if key in SECRET_CONFIG_KEYS:
+        # A secret's value never reaches a message (and so a terminal or a CI log).
+        assert value not in message and "(secret)" in message
+    else:
+        assert repr(value) in message
     assert "expected" in message
 
 
@@ -108,7 +125,7 @@ def test_every_key_has_a_refused_value() -> None:
     assert {key for key, _ in BAD_VALUES} == set(CONFIG_KEYS)
 
 
-@pytest.mark.parametrize("key", [k for k in CONFIG_KEYS if k != "corsOrigins"])
+@pytest.mark.parametrize("key", [k for k in CONFIG_KEYS if k not in ("corsOrigins", *SECRET_CONFIG_KEYS)])
 def test_a_missing_key_is_refused_by_name(key: str) -> None:
     with pytest.raises(ConfigError, match=f"eventstack:{key} = \\(not set\\)"):
         parse_config(dev_values(**{key: None}), "dev")
@@ -172,3 +189,20 @@ def test_the_program_refuses_bad_config_before_registering_anything(key: str, va
     with pytest.raises(pulumi.RunError, match=f"eventstack:{key}"):
         run_program("dev", {key: value}, monitor=monitor)
     assert monitor.registered == []
+
+
+def test_secrets_set_in_clear_are_refused() -> None:
+    values = dev_values(githubClientSecret="ab" * 20, allowedGitHubLogins='["octocat"]')
+    with pytest.raises(ConfigError, match="eventstack:githubClientSecret") as raised:
+        parse_config(values, "dev", secret_keys=frozenset({"allowedGitHubLogins"}))
+    assert "ab" * 20 not in str(raised.value)
+    with pytest.raises(ConfigError, match="eventstack:allowedGitHubLogins"):
+        parse_config(values, "dev", secret_keys=frozenset({"githubClientSecret"}))
+    config = parse_config(values, "dev", secret_keys=frozenset(SECRET_CONFIG_KEYS))
+    assert config.github_client_secret == "ab" * 20
+
+
+def test_logins_compare_case_insensitively_and_never_show_in_repr() -> None:
+    config = parse_config(dev_values(allowedGitHubLogins='["OctoCat", "octocat", "Hubot"]'), "dev")
+    assert config.allowed_github_logins == ("hubot", "octocat")
+    assert "octocat" not in repr(config)

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from components.identity import role_name
-from components.keyvault import PEPPER_SECRET_NAME, SIGNING_KEY_NAME, STORAGE_KEY_NAME, key_type
+from components.keyvault import GITHUB_SECRET_NAME, PEPPER_SECRET_NAME, SIGNING_KEY_NAME, STORAGE_KEY_NAME, key_type
 from dev.offline import TENANT_ID, ProgramRun, RegisteredResource
 from tests.conftest import run_with
 
@@ -20,6 +20,7 @@ ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 ENDPOINT = "azure-native:network:PrivateEndpoint"
 DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
 APP_IDENTITY = "eventstack-identities-app"
+SITE = "azure-native:web:WebApp"
 
 
 def _key(run: ProgramRun, key_name: str) -> RegisteredResource:
@@ -130,8 +131,7 @@ def test_key_types_follow_the_sku(family: str, sku: str, expected: str) -> None:
 def test_the_pepper_is_a_generated_secret_stored_as_a_secret_input(dev_stack: ProgramRun) -> None:
     (password,) = [r for r in dev_stack.of_type(PASSWORD) if r.parent_type == KEY_VAULT]
     assert password.inputs["length"] >= 32
-    secret = dev_stack.one(SECRET)
-    assert secret.inputs["secretName"] == PEPPER_SECRET_NAME
+    (secret,) = [s for s in dev_stack.of_type(SECRET) if s.inputs["secretName"] == PEPPER_SECRET_NAME]
     assert secret.get("properties.value") == password.outputs["result"]
     assert any("properties.value".startswith(path) for path in secret.secret_inputs), secret.secret_inputs
     assert secret.parent_type == KEY_VAULT
@@ -151,10 +151,12 @@ def test_the_app_signs_with_the_signing_key_and_reads_the_pepper_and_nothing_els
 ) -> None:
     grants = _grants_to(dev_stack, _app_principal(dev_stack))
     assert grants["Key Vault Crypto User"] == [_key(dev_stack, SIGNING_KEY_NAME).id]
-    assert grants["Key Vault Secrets User"] == [dev_stack.one(SECRET).id]
+    secrets = sorted(s.id for s in dev_stack.of_type(SECRET))
+    assert len(secrets) == 2
+    assert sorted(grants["Key Vault Secrets User"]) == secrets
     vault_id = dev_stack.one(VAULT).id
     in_vault = sorted(scope for scopes in grants.values() for scope in scopes if scope.startswith(vault_id))
-    assert in_vault == sorted([_key(dev_stack, SIGNING_KEY_NAME).id, dev_stack.one(SECRET).id])
+    assert in_vault == sorted([_key(dev_stack, SIGNING_KEY_NAME).id, *secrets])
 
 
 def test_the_vault_is_reached_through_its_own_private_endpoint(dev_stack: ProgramRun) -> None:
@@ -179,3 +181,35 @@ def test_every_vault_resource_is_a_child_of_the_component(dev_stack: ProgramRun)
     for type_name in (VAULT, KEY, SECRET):
         for resource in dev_stack.of_type(type_name):
             assert resource.parent_type == KEY_VAULT, resource.urn
+
+
+def test_the_github_client_secret_goes_to_the_vault_as_a_secret_input() -> None:
+    run = run_with(githubClientSecret="c0ffee" * 6 + "abcd")
+    (secret,) = [s for s in run.of_type(SECRET) if s.inputs["secretName"] == GITHUB_SECRET_NAME]
+    assert secret.get("properties.value") == "c0ffee" * 6 + "abcd"
+    assert any("properties.value".startswith(path) for path in secret.secret_inputs), secret.secret_inputs
+    assert secret.parent_type == KEY_VAULT
+    assert secret.retain_on_delete
+
+
+def test_the_app_gets_hmacs_of_the_allowed_logins_never_the_logins() -> None:
+    from eventapi.auth.admission import LOGIN_PURPOSE
+    from eventapi.pepper import KeyedHash
+
+    run = run_with(signIn="allowlist", allowedGitHubLogins='["OctoCat", "hubot"]')
+    digests = _app_setting(run, "EVENTSTACK_ALLOWED_LOGIN_DIGESTS").split(",")
+    (password,) = [r for r in run.of_type(PASSWORD) if r.parent_type == KEY_VAULT]
+    pepper = str(password.outputs["result"]).encode()
+    # The app's own HMAC construction recognises every listed login, whatever its case.
+    keyed = KeyedHash(lambda: pepper)
+    assert sorted(digests) == sorted(keyed.digest(LOGIN_PURPOSE, login) for login in ("octocat", "hubot"))
+    assert LOGIN_PURPOSE == "github-login"
+    every_value = " ".join(str(v) for r in run.resources for v in [r.inputs, r.outputs]).lower()
+    assert "octocat" not in every_value and "hubot" not in every_value
+    open_run = run_with(signIn="open", allowedGitHubLogins='["octocat"]')
+    assert _app_setting(open_run, "EVENTSTACK_ALLOWED_LOGIN_DIGESTS") == ""
+
+
+def _app_setting(run: ProgramRun, name: str) -> str:
+    pairs = run.one(SITE).get("siteConfig.appSettings")
+    return str(next(pair["value"] for pair in pairs if pair["name"] == name))

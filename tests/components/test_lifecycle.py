@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from components.keyvault import PEPPER_SECRET_NAME, SIGNING_KEY_NAME, STORAGE_KEY_NAME
+from components.keyvault import GITHUB_SECRET_NAME, PEPPER_SECRET_NAME, SIGNING_KEY_NAME, STORAGE_KEY_NAME
 from components.lifecycle import MAX_EXPIRY_MARGIN, rotated_version_expiry_days
 from dev.offline import ProgramRun, RegisteredResource
 from tests.conftest import run_with
@@ -36,8 +36,9 @@ def _days(duration: str) -> int:
     return int(match.group(1))
 
 
-def test_the_signing_key_expires_exactly_at_the_data_delete_by_time(dev_stack: ProgramRun) -> None:
+def test_the_signing_key_and_the_github_secret_expire_exactly_at_the_data_delete_by_time(dev_stack: ProgramRun) -> None:
     assert _expires(_vault_item(dev_stack, SIGNING_KEY_NAME)) == DEV_DELETE_BY
+    assert _expires(_vault_item(dev_stack, GITHUB_SECRET_NAME)) == DEV_DELETE_BY
     assert dev_stack.outputs["dataDeleteBy"] == "2027-06-07T18:00:00Z"
 
 
@@ -54,7 +55,7 @@ def test_expiries_are_whole_epoch_seconds(dev_stack: ProgramRun) -> None:
 
 def test_every_key_and_secret_expires_within_the_margin_after_the_data_delete_by_time(dev_stack: ProgramRun) -> None:
     items = [*dev_stack.of_type(KEY), *dev_stack.of_type(SECRET)]
-    assert len(items) == 3
+    assert len(items) == 4
     for resource in items:
         expires = _expires(resource)
         # Nothing may stop before the data-delete-by time, and nothing may linger past the margin.
@@ -78,6 +79,7 @@ def test_the_event_end_and_the_retention_window_move_every_expiry(
     assert _expires(_vault_item(run, SIGNING_KEY_NAME)) == delete_by
     assert _expires(_vault_item(run, STORAGE_KEY_NAME)) == delete_by + ONE_DAY
     assert _expires(_vault_item(run, PEPPER_SECRET_NAME)) == delete_by + ONE_DAY
+    assert _expires(_vault_item(run, GITHUB_SECRET_NAME)) == delete_by
     assert run.outputs["dataDeleteBy"] == delete_by.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -134,7 +134,9 @@ def test_the_soft_delete_window_follows_config() -> None:
 def test_the_app_tables_exist_with_their_exact_names(dev_stack: ProgramRun) -> None:
     account_name = dev_stack.one(ACCOUNT).outputs["name"]
     tables = dev_stack.of_type(TABLE)
-    assert sorted(t.inputs["tableName"] for t in tables) == sorted(["attendees", "sessions", "lights", "quotas"])
+    assert sorted(t.inputs["tableName"] for t in tables) == sorted(
+        ["attendees", "sessions", "devicecodes", "lights", "quotas"]
+    )
     assert all(t.inputs["accountName"] == account_name for t in tables)
 
 
@@ -312,6 +314,6 @@ def test_every_storage_resource_is_a_child_of_the_component(dev_stack: ProgramRu
 
 
 def test_the_tables_created_are_the_tables_the_app_uses() -> None:
-    from eventapi import store
+    from eventapi.storage import tables
 
-    assert sorted(TABLES) == sorted(store.TABLES)
+    assert sorted(TABLES) == sorted(tables.TABLES)

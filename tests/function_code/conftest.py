@@ -17,10 +17,10 @@ from azure.data.tables import TableServiceClient
 from eventapi.app import create_app
 from eventapi.services import Services, build_services
 from eventapi.settings import load_settings
-from eventapi.store import TABLES, TableStore
+from eventapi.storage.tables import TABLES, Tables
 
-from dev.github_standin import GitHubStandIn
-from dev.local import AzuritePorts, api_environment, free_port, serve_in_thread, start_azurite
+from dev.github_standin import GitHubStandIn, OAuthApp
+from dev.local import AzuritePorts, api_environment, free_port, new_client_secret, serve_in_thread, start_azurite
 
 pytestmark = pytest.mark.azurite
 
@@ -98,8 +98,8 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuritePorts]:
 
 @pytest.fixture(scope="session")
 def github() -> Iterator[GitHubStandIn]:
-    """The device-flow stand-in, serving from a thread."""
-    server = GitHubStandIn(port=0, interval=0)
+    """The GitHub stand-in (web flow, with GitHub's hourly limits enforced), serving from a thread."""
+    server = GitHubStandIn(port=0)
     server.start_in_thread()
     yield server
     server.shutdown()
@@ -118,10 +118,17 @@ def make_api(
     clock: Callable[[], datetime] | None = None,
     **overrides: str,
 ) -> RunningApi:
-    """Settings exactly as dev/local.py builds them (plus overrides), then serve."""
+    """Settings exactly as dev/local.py builds them (plus overrides), registered with the stand-in, then serve."""
     port = free_port()
-    env = api_environment(port, github.url, azurite, state_dir, overrides)
+    # The event is on while the test's clock runs, unless the test says otherwise.
+    now = clock() if clock else datetime.now(UTC)
+    ends_at = (now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    overrides = {"EVENTSTACK_GITHUB_CLIENT_ID": f"Iv1.test{port}", "EVENTSTACK_EVENT_ENDS_AT": ends_at, **overrides}
+    env = api_environment(port, github.url, azurite, state_dir, new_client_secret(), overrides=overrides)
     settings = load_settings(env)
+    github.register(
+        OAuthApp(settings.github_client_id, env["EVENTSTACK_GITHUB_CLIENT_SECRET"], settings.github_callback_url)
+    )
     services = build_services(settings, clock) if clock else build_services(settings)
     return serve(services, port)
 
@@ -133,8 +140,9 @@ def api(azurite: AzuritePorts, github: GitHubStandIn, state_dir: Path) -> Iterat
         azurite,
         github,
         state_dir,
-        EVENTSTACK_AUTH_REQUESTS_PER_MINUTE="600",
+        EVENTSTACK_AUTH_REQUESTS_PER_MINUTE="6000",
         EVENTSTACK_COMMANDS_PER_MINUTE="600",
+        EVENTSTACK_SIGN_INS_PER_MINUTE="600",
     )
     yield running
     running.stop()
@@ -152,8 +160,8 @@ def tables(azurite: AzuritePorts) -> TableServiceClient:
 
 
 @pytest.fixture(scope="session")
-def store(azurite: AzuritePorts) -> TableStore:
-    return TableStore.for_azurite(azurite.connection_string)
+def store(azurite: AzuritePorts) -> Tables:
+    return Tables.for_azurite(azurite.connection_string)
 
 
 _user_ids = itertools.count(secrets.randbelow(10**9) + 10**6)
@@ -185,19 +193,27 @@ def start_sign_in(client: httpx.Client) -> dict[str, object]:
     return body
 
 
-def approve(github: GitHubStandIn, user_code: object, user: User) -> None:
-    response = httpx.post(f"{github.url}/approve", json={"user_code": user_code, "login": user.login, "id": user.id})
-    assert response.status_code == 200
+def approve(github: GitHubStandIn, user_code: object, user: User, expected: int = 200) -> None:
+    """The attendee's browser step, played by the stand-in: verification page, GitHub, callback."""
+    response = httpx.post(
+        f"{github.url}/approve", json={"user_code": user_code, "login": user.login, "id": user.id}, timeout=30
+    )
+    assert response.status_code == expected, response.text
 
 
-def sign_in(client: httpx.Client, github: GitHubStandIn, user: User) -> str:
-    """The whole device flow through the API; returns the API's bearer token."""
+def sign_in_pair(client: httpx.Client, github: GitHubStandIn, user: User) -> dict[str, str]:
+    """The whole sign-in through the API; returns the token response (access and refresh token)."""
     started = start_sign_in(client)
     approve(github, started["user_code"], user)
     response = client.post("/api/auth/token", json={"device_code": started["device_code"]})
     assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
+    pair: dict[str, str] = response.json()
+    return pair
+
+
+def sign_in(client: httpx.Client, github: GitHubStandIn, user: User) -> str:
+    """The whole sign-in through the API; returns the API's bearer token."""
+    return sign_in_pair(client, github, user)["access_token"]
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -205,7 +221,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def rows_mentioning(tables: TableServiceClient, values: set[str]) -> list[tuple[str, dict[str, object]]]:
-    """Every row in the four tables whose keys or properties contain one of `values`."""
+    """Every row in the app's tables whose keys or properties contain one of `values`."""
     found = []
     for name in TABLES:
         for row in tables.get_table_client(name).list_entities():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dev.local import AzuritePorts, api_environment
+from dev.local import AzuritePorts, api_environment, new_client_secret
 
 FUNCTION_CODE = Path(__file__).resolve().parents[2] / "function_code"
 
@@ -39,13 +39,14 @@ def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 def test_registers_an_anonymous_asgi_function_and_the_timer(tmp_path: Path) -> None:
     # Settings only: importing the app must not call storage, Key Vault or GitHub.
-    env = api_environment(7071, "http://127.0.0.1:7072", AzuritePorts(1, 2, 3), tmp_path)
+    env = api_environment(7071, "http://127.0.0.1:7072", AzuritePorts(1, 2, 3), tmp_path, new_client_secret())
     env["EVENTSTACK_STORAGE_CONNECTION_STRING"] = ""
     env.update(
         {
             "EVENTSTACK_KEY_VAULT_URI": "https://kv-confdemo.vault.azure.net",
             "EVENTSTACK_SIGNING_KEY_NAME": "token-signing",
             "EVENTSTACK_PEPPER_SECRET_NAME": "github-id-pepper",
+            "EVENTSTACK_GITHUB_SECRET_NAME": "github-client-secret",
             "EVENTSTACK_TABLE_ENDPOINT": "https://stconfdemo.table.core.windows.net",
             "EVENTSTACK_TOKEN_ISSUER": "https://app-confdemo.azurewebsites.net",
             "EVENTSTACK_TOKEN_AUDIENCE": "https://app-confdemo.azurewebsites.net/api",
@@ -63,7 +64,7 @@ def test_registers_an_anonymous_asgi_function_and_the_timer(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("client_id", ["Ov23liPlaceholder00", ""])
 def test_refuses_to_start_on_placeholder_or_missing_settings(tmp_path: Path, client_id: str) -> None:
-    env = api_environment(7071, "http://127.0.0.1:7072", AzuritePorts(1, 2, 3), tmp_path)
+    env = api_environment(7071, "http://127.0.0.1:7072", AzuritePorts(1, 2, 3), tmp_path, new_client_secret())
     env["EVENTSTACK_GITHUB_CLIENT_ID"] = client_id
     result = _run(env)
     assert result.returncode != 0

@@ -19,8 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from eventapi.auth import signer as signer_module
 from eventapi.auth.signer import KeyVaultSigner
-from eventapi.auth.tokens import InvalidToken, TokenService, new_session_id
+from eventapi.auth.tokens import InvalidToken, TokenService
 from eventapi.pepper import KeyedHash, key_vault_pepper
+from eventapi.storage.sessions import new_id as new_session_id
 
 from tests.function_code.vault_standin import ACCESS_TOKEN, VaultStandIn, VaultState, self_signed_certificate
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from eventapi.quotas import QuotaExceeded, Quotas
-from eventapi.store import Counter, TableStore
+from eventapi.storage.counters import CounterStore
+from eventapi.storage.sessions import SessionStore
+from eventapi.storage.tables import QUOTAS, Conflict, Tables, etag_of
 
 from dev.github_standin import GitHubStandIn
 from dev.local import AzuritePorts
@@ -33,12 +35,13 @@ def tight_api(azurite: AzuritePorts, github: GitHubStandIn, state_dir: Path, clo
         clock,
         EVENTSTACK_COMMANDS_PER_MINUTE="3",
         EVENTSTACK_AUTH_REQUESTS_PER_MINUTE="4",
+        EVENTSTACK_SIGN_INS_PER_MINUTE="3",
     )
     yield running
     running.stop()
 
 
-def test_commands_per_session_are_limited_and_recover(
+def test_commands_per_attendee_are_limited_and_recover(
     tight_api: RunningApi, github: GitHubStandIn, clock: FakeClock, new_user: Callable[[], User]
 ) -> None:
     client = tight_api.client()
@@ -50,45 +53,98 @@ def test_commands_per_session_are_limited_and_recover(
     assert (refused.status_code, refused.json()) == (429, {"error": "too_many_requests"})
     assert refused.headers["retry-after"] == "40"
     # The refused command was not stored.
-    assert len(client.get("/api/me", headers=bearer(token)).json()["lights"]) == 3
+    assert client.get("/api/me", headers=bearer(token)).json()["commands_sent"] == 3
 
     clock.advance(timedelta(seconds=40))
     assert client.post("/api/lights", json=command, headers=bearer(token)).status_code == 202
 
 
-def test_sign_in_requests_per_client_ip_are_limited_and_recover(tight_api: RunningApi, clock: FakeClock) -> None:
+def test_more_sign_ins_do_not_raise_an_attendees_command_quota(
+    tight_api: RunningApi, github: GitHubStandIn, new_user: Callable[[], User]
+) -> None:
+    client = tight_api.client()
+    user = new_user()
+    # Three devices of one attendee: one session, one counter for all of them.
+    tokens = [sign_in(client, github, user) for _ in range(3)]
+    command = {"pattern": "blink", "color": "00ff00"}
+    statuses = [client.post("/api/lights", json=command, headers=bearer(t)).status_code for t in tokens]
+    assert statuses == [202, 202, 202]
+    for token in tokens:
+        assert client.post("/api/lights", json=command, headers=bearer(token)).status_code == 429
+
+
+def test_sign_in_starts_per_client_ip_are_limited_and_polls_are_not(tight_api: RunningApi, clock: FakeClock) -> None:
     client = tight_api.client()
     statuses = [client.post("/api/auth/device").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 200]
-    refused = client.post("/api/auth/token", json={"device_code": "a" * 40})
+    refused = client.post("/api/auth/device")
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) == 40
-    assert client.post("/api/auth/device").status_code == 429
+    # Polling is paced per device code, never charged to the address: a crowd behind one NAT
+    # polling its codes does not lock each other out.
+    polled = client.post("/api/auth/token", json={"device_code": "a" * 43})
+    assert (polled.status_code, polled.json()) == (400, {"error": "invalid_grant"})
     clock.advance(timedelta(minutes=1))
     assert client.post("/api/auth/device").status_code == 200
 
 
-def test_counter_update_loses_a_race_instead_of_double_counting(store: TableStore) -> None:
+def test_the_app_wide_github_budget_stops_the_browser_step_not_the_devices(
+    tight_api: RunningApi, github: GitHubStandIn, clock: FakeClock
+) -> None:
+    client = tight_api.client()
+    codes = [client.post("/api/auth/device").json()["user_code"] for _ in range(4)]
+    sent = [client.get("/api/auth/github", params={"user_code": c}).status_code for c in codes]
+    # EVENTSTACK_SIGN_INS_PER_MINUTE=3: the fourth trip to GitHub waits for the next minute.
+    assert sent == [303, 303, 303, 429]
+    clock.advance(timedelta(minutes=1))
+    assert client.get("/api/auth/github", params={"user_code": codes[3]}).status_code == 303
+
+
+def test_counter_update_loses_a_race_instead_of_double_counting(store: Tables) -> None:
     subject, window = f"test-{secrets.token_hex(8)}", "000000000001"
-    store.write_counter(subject, window, Counter(0, None), UTC_2030)
-    stale = store.read_counter(subject, window)
-    store.write_counter(subject, window, stale, UTC_2030)
-    from eventapi.store import Conflict
-
+    counters = CounterStore(store)
+    assert counters.take(subject, window, 5, UTC_2030)
+    stale = store.get(QUOTAS, subject, window)
+    assert stale is not None
+    store.replace(QUOTAS, {"PartitionKey": subject, "RowKey": window, "count": 2}, etag_of(stale))
     with pytest.raises(Conflict):
-        store.write_counter(subject, window, stale, UTC_2030)
+        store.replace(QUOTAS, {"PartitionKey": subject, "RowKey": window, "count": 2}, etag_of(stale))
     with pytest.raises(Conflict):
-        store.write_counter(subject, window, Counter(0, None), UTC_2030)
-    assert store.read_counter(subject, window).count == 2
+        store.create(QUOTAS, {"PartitionKey": subject, "RowKey": window, "count": 1})
+    row = store.get(QUOTAS, subject, window)
+    assert row is not None and row["count"] == 2
 
 
-def test_quotas_count_across_instances_sharing_the_table(store: TableStore, clock: FakeClock) -> None:
-    # Two Quotas objects stand for two app instances: the limit holds across both.
-    first, second = Quotas(store, clock), Quotas(store, clock)
-    subject = f"session-{secrets.token_hex(16)}"
+def test_quotas_count_across_instances_sharing_the_table(store: Tables, clock: FakeClock) -> None:
+    # Two Quotas objects (fresh stores: no shared memory) stand for two app instances.
+    first = Quotas(CounterStore(store), SessionStore(store), clock)
+    second = Quotas(CounterStore(store), SessionStore(store), clock)
+    subject = f"ip-{secrets.token_hex(16)}"
     first.take(subject, 3)
     second.take(subject, 3)
     first.take(subject, 3)
     with pytest.raises(QuotaExceeded) as raised:
         second.take(subject, 3)
     assert raised.value.retry_after == 40
+
+
+def test_attendee_command_quota_holds_across_instances(store: Tables, clock: FakeClock) -> None:
+    sessions_a, sessions_b = SessionStore(store), SessionStore(store)
+    session = sessions_a.sign_in(
+        secrets.token_hex(32),
+        "k",
+        now=clock(),
+        expires_at=clock() + timedelta(hours=1),
+        family_id="f" * 32,
+        token_hash="h",
+        max_families=5,
+    )
+    first, second = Quotas(CounterStore(store), sessions_a, clock), Quotas(CounterStore(store), sessions_b, clock)
+    first.take_command(session.session_id, 3)
+    second.take_command(session.session_id, 3)
+    # `first` still holds the ETag it wrote: its conditional write fails, it re-reads, and counts 3.
+    first.take_command(session.session_id, 3)
+    with pytest.raises(QuotaExceeded):
+        second.take_command(session.session_id, 3)
+    with pytest.raises(QuotaExceeded):
+        first.take_command(session.session_id, 3)

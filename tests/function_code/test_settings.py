@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from eventapi.settings import AzureResources, LocalResources, SettingsError, load_settings
 
-from dev.local import AzuritePorts, api_environment
+from dev.local import AzuritePorts, api_environment, new_client_secret
 
 AZURE_ENV = {
     "EVENTSTACK_TOKEN_ISSUER": "https://app-confdemo.azurewebsites.net",
@@ -17,6 +17,7 @@ AZURE_ENV = {
     "EVENTSTACK_KEY_VAULT_URI": "https://kv-confdemo.vault.azure.net/",
     "EVENTSTACK_SIGNING_KEY_NAME": "token-signing",
     "EVENTSTACK_PEPPER_SECRET_NAME": "github-id-pepper",
+    "EVENTSTACK_GITHUB_SECRET_NAME": "github-client-secret",
     "EVENTSTACK_TABLE_ENDPOINT": "https://stconfdemo.table.core.windows.net",
     "EVENTSTACK_RETENTION_HOURS": "48",
     "EVENTSTACK_EVENT_ENDS_AT": "2027-06-05T18:00:00Z",
@@ -25,6 +26,11 @@ AZURE_ENV = {
     "EVENTSTACK_MAX_CONCURRENT_REQUESTS": "20",
     "EVENTSTACK_MAX_OUTSTANDING_REQUESTS": "100",
     "EVENTSTACK_GITHUB_CLIENT_ID": "Ov23liAbCdEf012345",
+    "EVENTSTACK_SIGN_INS_PER_MINUTE": "30",
+    "EVENTSTACK_SESSION_HOURS": "48",
+    "EVENTSTACK_SESSIONS_PER_ATTENDEE": "5",
+    "EVENTSTACK_SIGN_IN_MODE": "allowlist",
+    "EVENTSTACK_ALLOWED_LOGIN_DIGESTS": "ab" * 32 + "," + "cd" * 32,
     "AZURE_CLIENT_ID": "00000000-0000-0000-0000-000000000001",
 }
 
@@ -39,12 +45,18 @@ def test_azure_settings_are_read_and_typed() -> None:
         "https://kv-confdemo.vault.azure.net",
         "token-signing",
         "github-id-pepper",
+        "github-client-secret",
         "https://stconfdemo.table.core.windows.net",
     )
+    assert settings.sign_in_mode.value == "allowlist"
+    assert settings.allowed_login_digests == {"ab" * 32, "cd" * 32}
+    assert settings.session_lifetime == timedelta(hours=48)
 
 
 def test_local_settings_use_azurite_and_the_state_dir(tmp_path: Path) -> None:
-    settings = load_settings(api_environment(7071, "http://127.0.0.1:7072", AzuritePorts(), tmp_path))
+    settings = load_settings(
+        api_environment(7071, "http://127.0.0.1:7072", AzuritePorts(), tmp_path, new_client_secret())
+    )
     assert isinstance(settings.resources, LocalResources)
     assert settings.resources.state_dir == tmp_path
 
@@ -60,6 +72,10 @@ def test_local_settings_use_azurite_and_the_state_dir(tmp_path: Path) -> None:
         ("EVENTSTACK_EVENT_ENDS_AT", "2027-06-05 18:00", "EVENTSTACK_EVENT_ENDS_AT must be an ISO 8601 UTC"),
         ("EVENTSTACK_TOKEN_ISSUER", "http://app.azurewebsites.net", "EVENTSTACK_TOKEN_ISSUER must be an https URL"),
         ("EVENTSTACK_KEY_VAULT_URI", "", "EVENTSTACK_KEY_VAULT_URI is not set"),
+        ("EVENTSTACK_SIGN_IN_MODE", "everyone", "EVENTSTACK_SIGN_IN_MODE must be one of: open, allowlist"),
+        ("EVENTSTACK_ALLOWED_LOGIN_DIGESTS", "octocat", "EVENTSTACK_ALLOWED_LOGIN_DIGESTS must list HMAC-SHA256"),
+        ("EVENTSTACK_SESSIONS_PER_ATTENDEE", "0", "EVENTSTACK_SESSIONS_PER_ATTENDEE must be an integer from 1 to 20"),
+        ("EVENTSTACK_GITHUB_SECRET_NAME", "", "EVENTSTACK_GITHUB_SECRET_NAME is not set"),
         ("EVENTSTACK_SIGNING_KEY_NAME", "<signing key>", "EVENTSTACK_SIGNING_KEY_NAME holds a placeholder"),
         ("EVENTSTACK_MAX_OUTSTANDING_REQUESTS", "5", "must be at least EVENTSTACK_MAX_CONCURRENT_REQUESTS"),
     ],

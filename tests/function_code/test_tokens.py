@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from eventapi.auth.signer import LocalSigner, der_to_raw_signature
-from eventapi.auth.tokens import InvalidToken, TokenService, new_session_id
+from eventapi.auth.tokens import InvalidToken, TokenService
+from eventapi.storage.sessions import new_id as new_session_id
 
 ISSUER = "https://app.example.net"
 AUDIENCE = "https://app.example.net/api"

@@ -23,7 +23,8 @@ KEY = "azure-native:keyvault:Key"
 SECRET = "azure-native:keyvault:Secret"
 SIGNING_KEY = first(KEY, "signing")
 STORAGE_KEY = first(KEY, "storage")
-PEPPER = first(SECRET)
+PEPPER = first(SECRET, "pepper")
+GITHUB_SECRET = first(SECRET, "github")
 # Pulumi.dev.yaml: data-delete-by 2027-06-07T18:00:00Z.
 DELETE_BY = datetime(2027, 6, 7, 18, tzinfo=UTC).timestamp()
 HOUR = 3600.0
@@ -32,6 +33,7 @@ CASES: list[Case] = [
     Case("vault-items-expire", SIGNING_KEY, "no expiry", drop("properties.attributes.expires")),
     Case("vault-items-expire", STORAGE_KEY, "no expiry", drop("properties.attributes.expires")),
     Case("vault-items-expire", PEPPER, "no expiry", drop("properties.attributes.expires")),
+    Case("vault-items-expire", GITHUB_SECRET, "no expiry", drop("properties.attributes.expires")),
     Case("vault-items-expire", PEPPER, "expiry as text", set_("properties.attributes.expires", "2027-06-07")),
     Case(
         "vault-items-expire-at-data-delete-by",

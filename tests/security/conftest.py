@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from eventapi.auth.signer import LocalSigner
 from eventapi.models import COLOR_PATTERN, Pattern
-from eventapi.store import LIGHTS, TABLES
+from eventapi.storage.tables import LIGHTS, TABLES
 
 from dev.github_standin import GitHubStandIn
 
@@ -135,7 +135,8 @@ def row_text(row: dict[str, Any]) -> str:
     return " ".join(f"{key}={value}" for key, value in row.items())
 
 
-_LIGHT_COLUMNS = {"PartitionKey", "RowKey", "id", "attendee", "pattern", "color", "written_at"}
+# A wall row is what the wall shows and nothing more: no attendee, no session.
+_LIGHT_COLUMNS = {"PartitionKey", "RowKey", "id", "pattern", "color", "written_at"}
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _LOWER_COLOR = re.compile(r"[0-9a-f]{6}")
@@ -158,7 +159,6 @@ def malformed_lights(tables: TableServiceClient) -> list[dict[str, Any]]:
             and _HEX32.fullmatch(str(values["id"])) is not None
             and row_key is not None
             and row_key.group(1) == values["id"]
-            and _HEX64.fullmatch(str(values["attendee"])) is not None
             and _WALL_BUCKET.fullmatch(str(values["PartitionKey"])) is not None
         )
         if not well_formed:

@@ -144,8 +144,8 @@ def test_a_command_burst_over_the_session_quota_loses_nothing_accepted(
         assert 1 <= len(accepted) <= COMMANDS_PER_MINUTE
         mine = client.get("/api/me", headers=bearer(token))
         assert mine.status_code == 200
-        # Every 202 is stored, and nothing refused was stored.
-        assert {light["id"] for light in mine.json()["lights"]} == accepted
+        # Every 202 is counted, and nothing refused was.
+        assert mine.json()["commands_sent"] == len(accepted)
     wall = client.get("/api/lights").json()["lights"]
     accepted_colors = {job[1] for job, (_, r, _) in zip(jobs, results, strict=True) if r.status_code == 202}
     assert len(wall) == len(accepted_colors) == statuses[202]
@@ -171,9 +171,10 @@ def test_a_sign_in_burst_over_the_per_ip_quota_is_throttled(target: LoadTarget, 
         if response.status_code == 429:
             assert_throttled(response)
             assert response.headers["retry-after"] == QUOTA_RETRY_AFTER
-    # Token exchanges count against the same quota: refused too, before GitHub is asked.
-    exchange = client.post("/api/auth/token", json={"device_code": "a" * 40})
-    assert_throttled(exchange)
+    # Polls are paced per device code, not charged to the address: the crowd behind one NAT who
+    # already hold codes keep polling while new starts wait for the next window.
+    exchange = client.post("/api/auth/token", json={"device_code": "a" * 43})
+    assert (exchange.status_code, exchange.json()) == (400, {"error": "invalid_grant"})
     assert client.get("/api/health").status_code == 200
     target.clock.advance(timedelta(minutes=1))
     assert client.post("/api/auth/device").status_code == 200

@@ -1,96 +1,110 @@
-"""GitHub's OAuth device flow: start it, poll it, and read the signed-in user's numeric id once."""
+"""GitHub as the identity provider: the OAuth web application flow, with state and PKCE.
+
+GitHub is asked once per attendee per event: the authorization code is exchanged, the user read
+once, and GitHub's token dropped inside the same call; it is never stored or logged.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from urllib.parse import urlencode
 
 import httpx
 
-DEVICE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
-# The only outcomes of a poll the API passes on; anything else GitHub says becomes expired_token.
-PendingReason = Literal["authorization_pending", "slow_down", "expired_token", "access_denied"]
-_PENDING_REASONS: frozenset[str] = frozenset({"authorization_pending", "slow_down", "expired_token", "access_denied"})
 _TIMEOUT = httpx.Timeout(10.0)
+# GitHub logins: 1-39 alphanumerics or single hyphens, not at either end.
+_LOGIN_MAX = 39
 
 
 class GitHubUnavailable(Exception):  # noqa: N818 - reads as the condition it reports
     """GitHub did not answer in a usable way."""
 
 
-@dataclass(frozen=True)
-class DeviceCode:
-    """What the attendee needs to approve the sign-in on GitHub."""
-
-    device_code: str
-    user_code: str
-    verification_uri: str
-    expires_in: int
-    interval: int
+class GitHubRefused(Exception):  # noqa: N818 - reads as the condition it reports
+    """GitHub refused the authorization code (expired, reused, or not ours)."""
 
 
 @dataclass(frozen=True)
-class Pending:
-    """The device code is not (yet) exchangeable for a user."""
+class GitHubUser:
+    """Who signed in, as GitHub says: the numeric id (stable) and the login (for the allowlist)."""
 
-    reason: PendingReason
+    id: int
+    login: str
 
 
-class GitHubDeviceFlow:
-    """A client of the three GitHub endpoints the device flow needs; no scopes are requested."""
+class GitHubWebFlow:
+    """A client of the three GitHub endpoints the web flow needs; no scopes are requested."""
 
-    def __init__(self, client_id: str, base_url: str, api_url: str, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: Callable[[], str],
+        base_url: str,
+        api_url: str,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self._client_id = client_id
+        self._client_secret = client_secret
         self._base_url = base_url.rstrip("/")
         self._api_url = api_url.rstrip("/")
-        self._http = httpx.Client(timeout=_TIMEOUT, transport=transport, headers={"Accept": "application/json"})
+        self._transport = transport
+        self._http: httpx.Client | None = None
 
-    def start(self) -> DeviceCode:
-        """Ask GitHub for a device code and the user code to show the attendee."""
-        body = self._post(f"{self._base_url}/login/device/code", {"client_id": self._client_id})
-        try:
-            return DeviceCode(
-                device_code=str(body["device_code"]),
-                user_code=str(body["user_code"]),
-                verification_uri=str(body["verification_uri"]),
-                expires_in=int(str(body["expires_in"])),
-                interval=int(str(body["interval"])),
+    def _client(self) -> httpx.Client:
+        if self._http is None:
+            self._http = httpx.Client(
+                timeout=_TIMEOUT, transport=self._transport, headers={"Accept": "application/json"}
             )
-        except (KeyError, TypeError, ValueError) as error:
-            raise GitHubUnavailable("device code answer") from error
+        return self._http
 
-    def poll(self, device_code: str) -> int | Pending:
-        """Exchange an approved device code for the user's numeric GitHub id, or say why not yet.
-
-        GitHub's access token lives only inside this call: it reads /user once and is dropped.
-        """
-        body = self._post(
-            f"{self._base_url}/login/oauth/access_token",
-            {"client_id": self._client_id, "device_code": device_code, "grant_type": DEVICE_GRANT_TYPE},
+    def authorize_url(self, state: str, code_challenge: str, redirect_uri: str) -> str:
+        """Where to send the attendee's browser: GitHub's consent page for this app."""
+        query = urlencode(
+            {
+                "client_id": self._client_id,
+                "redirect_uri": redirect_uri,
+                "state": state,
+                "code_challenge": code_challenge,
+                "code_challenge_method": "S256",
+                "allow_signup": "false",
+            }
         )
-        access_token = body.get("access_token")
-        if not isinstance(access_token, str) or not access_token:
-            error = body.get("error")
-            reason = error if isinstance(error, str) and error in _PENDING_REASONS else "expired_token"
-            return Pending(reason)  # type: ignore[arg-type]
-        return self._user_id(access_token)
+        return f"{self._base_url}/login/oauth/authorize?{query}"
 
-    def _user_id(self, access_token: str) -> int:
+    def user_for_code(self, code: str, code_verifier: str, redirect_uri: str) -> GitHubUser:
+        """Exchange the authorization code and read the user once; GitHub's token goes no further."""
         try:
-            response = self._http.get(f"{self._api_url}/user", headers={"Authorization": f"Bearer {access_token}"})
-            user_id = response.json().get("id") if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError, AttributeError) as error:
-            raise GitHubUnavailable("user") from error
-        if not isinstance(user_id, int) or isinstance(user_id, bool) or user_id <= 0:
-            raise GitHubUnavailable("user id")
-        return user_id
-
-    def _post(self, url: str, form: dict[str, str]) -> dict[str, object]:
-        try:
-            response = self._http.post(url, data=form)
+            response = self._client().post(
+                f"{self._base_url}/login/oauth/access_token",
+                data={
+                    "client_id": self._client_id,
+                    "client_secret": self._client_secret(),
+                    "code": code,
+                    "redirect_uri": redirect_uri,
+                    "code_verifier": code_verifier,
+                },
+            )
             body = response.json()
         except (httpx.HTTPError, ValueError) as error:
-            raise GitHubUnavailable("request") from error
-        if not isinstance(body, dict):
-            raise GitHubUnavailable("answer")
-        return body
+            raise GitHubUnavailable("token") from error
+        if response.status_code >= 500 or response.status_code == 429 or not isinstance(body, dict):
+            raise GitHubUnavailable("token answer")
+        access_token = body.get("access_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise GitHubRefused(str(body.get("error", "no token")))
+        return self._user(access_token)
+
+    def _user(self, access_token: str) -> GitHubUser:
+        try:
+            response = self._client().get(f"{self._api_url}/user", headers={"Authorization": f"Bearer {access_token}"})
+            body = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError) as error:
+            raise GitHubUnavailable("user") from error
+        user_id = body.get("id") if isinstance(body, dict) else None
+        login = body.get("login") if isinstance(body, dict) else None
+        if not isinstance(user_id, int) or isinstance(user_id, bool) or user_id <= 0:
+            raise GitHubUnavailable("user id")
+        if not isinstance(login, str) or not 0 < len(login) <= _LOGIN_MAX:
+            raise GitHubUnavailable("user login")
+        return GitHubUser(user_id, login)

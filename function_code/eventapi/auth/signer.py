@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -109,8 +110,23 @@ def _load_or_create_key(path: Path) -> ec.EllipticCurvePrivateKey:
     return key
 
 
+@dataclass(frozen=True)
+class _VaultKeys:
+    """What one read of the vault gave: public keys by version, the signing client, and when."""
+
+    keys: dict[str, ec.EllipticCurvePublicKey]
+    kid: str
+    crypto: Any
+    read_at: float
+
+
 class KeyVaultSigner:
-    """Signs with the vault's EC key (`sign`, ES256); reads public keys once and caches them."""
+    """Signs with the vault's EC key (`sign`, ES256); keeps its public keys and re-reads them on a schedule.
+
+    The re-read runs outside any lock: requests keep verifying with the keys already read while one
+    thread asks the vault, so a slow vault never stalls the API, and a version disabled in the vault
+    stops verifying within one interval.
+    """
 
     def __init__(self, vault_uri: str, key_name: str, credential: TokenCredential, **client_options: Any) -> None:
         from azure.keyvault.keys import KeyClient
@@ -119,12 +135,12 @@ class KeyVaultSigner:
         self._client_options = client_options
         self._client = KeyClient(vault_uri, credential, **client_options)
         self._key_name = key_name
+        self._first_read = threading.Lock()
         self._lock = threading.Lock()
-        self._keys: dict[str, ec.EllipticCurvePublicKey] | None = None
-        self._current: tuple[str, Any] | None = None
-        self._read_at = 0.0
+        self._refreshing = False
+        self._state: _VaultKeys | None = None
 
-    def _load(self) -> None:
+    def _read(self) -> _VaultKeys:
         from azure.keyvault.keys.crypto import CryptographyClient
 
         current = self._client.get_key(self._key_name)
@@ -142,50 +158,68 @@ class KeyVaultSigner:
             x, y = vars(key.key).get("x"), vars(key.key).get("y")
             if isinstance(x, bytes) and isinstance(y, bytes) and version:
                 keys[version] = _public_key_from_jwk(x, y)
-        kid = str(current.properties.version)
         crypto = CryptographyClient(current, self._credential, **self._client_options)
-        self._keys, self._current, self._read_at = keys, (kid, crypto), time.monotonic()
+        return _VaultKeys(keys, str(current.properties.version), crypto, time.monotonic())
 
-    def _ensure_loaded(self) -> tuple[dict[str, ec.EllipticCurvePublicKey], tuple[str, Any]]:
+    def _loaded(self) -> _VaultKeys:
+        state = self._state
+        if state is not None:
+            return state
+        # Until the first read there is nothing to verify with: callers wait for that one read.
+        with self._first_read:
+            if self._state is None:
+                self._state = self._read()
+            return self._state
+
+    def _refresh_if_due(self) -> bool:
         with self._lock:
-            if self._keys is None or self._current is None:
-                self._load()
-            assert self._keys is not None and self._current is not None  # noqa: S101 - set by _load
-            return self._keys, self._current
+            state = self._state
+            if state is None:
+                due = True
+            else:
+                due = not self._refreshing and time.monotonic() - state.read_at >= _KEY_REFRESH_INTERVAL_SECONDS
+            if not due:
+                return False
+            self._refreshing = True
+            attempted_at = time.monotonic()
+        from azure.core.exceptions import AzureError
+
+        try:
+            fresh = self._read()
+        except AzureError as error:
+            # The attempt counts, not only a success: a vault that refuses is asked again after the
+            # interval, not once per request, and the keys already read keep verifying meanwhile.
+            log.warning("re-reading the signing key's versions failed (%s)", type(error).__name__)
+            if state is not None:
+                self._state = replace(state, read_at=attempted_at)
+            return False
+        finally:
+            with self._lock:
+                self._refreshing = False
+        self._state = fresh
+        return True
 
     def sign(self, signing_input: bytes) -> tuple[str, bytes]:
         from azure.keyvault.keys.crypto import SignatureAlgorithm
 
-        _, (kid, crypto) = self._ensure_loaded()
+        state = self._loaded()
         digest = hashlib.sha256(signing_input).digest()
         # Key Vault returns the raw R||S form already: exactly the JWS ES256 signature.
-        result = crypto.sign(SignatureAlgorithm.es256, digest)
-        return kid, bytes(result.signature)
+        result = state.crypto.sign(SignatureAlgorithm.es256, digest)
+        return state.kid, bytes(result.signature)
 
     def current_kid(self) -> str:
-        _, (kid, _) = self._ensure_loaded()
-        return kid
+        return self._loaded().kid
 
     def public_keys(self) -> dict[str, ec.EllipticCurvePublicKey]:
-        keys, _ = self._ensure_loaded()
-        return dict(keys)
+        self._loaded()
+        self._refresh_if_due()
+        state = self._state
+        assert state is not None  # noqa: S101 - set by _loaded
+        return dict(state.keys)
 
     def refresh_public_keys(self) -> bool:
-        from azure.core.exceptions import AzureError
-
-        with self._lock:
-            now = time.monotonic()
-            if self._keys is not None and now - self._read_at < _KEY_REFRESH_INTERVAL_SECONDS:
-                return False
-            if self._keys is None:
-                self._load()
-                return True
-            # The attempt counts, not only a success: a vault that refuses is asked again after the
-            # interval, not once per request, and the keys already read keep verifying meanwhile.
-            self._read_at = now
-            try:
-                self._load()
-            except AzureError as error:
-                log.warning("re-reading the signing key's versions failed (%s)", type(error).__name__)
-                return False
+        if self._state is None:
+            self._loaded()
             return True
+        return self._refresh_if_due()

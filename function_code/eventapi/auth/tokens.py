@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,10 @@ from eventapi.auth.signer import Signer
 from eventapi.settings import MAX_TOKEN_TTL, TOKEN_LEEWAY
 
 ALGORITHM = "ES256"
+TOKEN_TYPE = "JWT"  # noqa: S105 - the JOSE type name, not a secret
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "aud", "iss", "sub", "jti"]
+# The subject is a session id: 128 random bits as lowercase hex, and nothing else.
+SUBJECT_FORM = re.compile(r"^[0-9a-f]{32}$")
 
 
 class InvalidToken(Exception):  # noqa: N818 - reads as the condition it reports
@@ -30,11 +34,6 @@ class IssuedToken:
     token: str
     session_id: str
     expires_at: datetime
-
-
-def new_session_id() -> str:
-    """128 random bits: meaningless outside the sessions table, never derived from the user."""
-    return secrets.token_hex(16)
 
 
 def _b64url(data: bytes) -> str:
@@ -71,7 +70,7 @@ class TokenService:
         # The kid is only known once the signer has picked its key version, so the JWS is
         # assembled here rather than by PyJWT's encoder.
         kid = self._signer.current_kid()
-        header = {"alg": ALGORITHM, "typ": "JWT", "kid": kid}
+        header = {"alg": ALGORITHM, "typ": TOKEN_TYPE, "kid": kid}
         signing_input = (
             _b64url(json.dumps(header, separators=(",", ":")).encode())
             + "."
@@ -89,7 +88,8 @@ class TokenService:
         except jwt.PyJWTError as error:
             raise InvalidToken("malformed") from error
         kid = header.get("kid")
-        if header.get("alg") != ALGORITHM or not isinstance(kid, str):
+        # RFC 8725 section 3.11: the type is explicit, so no other kind of JWT can pass for ours.
+        if header.get("alg") != ALGORITHM or header.get("typ") != TOKEN_TYPE or not isinstance(kid, str):
             raise InvalidToken("header")
         keys = self._signer.public_keys()
         if kid not in keys and self._signer.refresh_public_keys():
@@ -124,6 +124,6 @@ class TokenService:
         if lifetime > min(self._ttl, MAX_TOKEN_TTL) or lifetime <= timedelta(0):
             raise InvalidToken("lifetime")
         subject = claims["sub"]
-        if not isinstance(subject, str) or len(subject) != 32:
+        if not isinstance(subject, str) or not SUBJECT_FORM.fullmatch(subject):
             raise InvalidToken("subject")
         return subject

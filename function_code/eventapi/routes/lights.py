@@ -6,7 +6,6 @@ from fastapi import APIRouter
 
 from eventapi.deps import ServicesDep, SessionDep
 from eventapi.models import Accepted, LightCommand, Pattern, Problem, Wall, WallEntry
-from eventapi.quotas import session_subject
 from eventapi.settings import WALL_SIZE
 
 router = APIRouter(tags=["lights"])
@@ -18,14 +17,16 @@ router = APIRouter(tags=["lights"])
     responses={401: {"model": Problem}, 422: {"model": Problem}, 429: {"model": Problem}},
 )
 def send_light(command: LightCommand, session: SessionDep, deps: ServicesDep) -> Accepted:
-    """Queue a command for the wall (counts against the session's per-minute quota)."""
-    deps.quotas.take(session_subject(session.session_id), deps.settings.commands_per_minute)
-    light_id = deps.store.add_light(session.attendee_key, command.pattern.value, command.color.lower(), deps.clock())
+    """Queue a command for the wall (counts against the attendee's per-minute quota, all devices together)."""
+    # Counted on the session row, conditional on the session still existing: a command racing an
+    # erasure or a revocation fails here and writes nothing.
+    deps.quotas.take_command(session.session_id, deps.settings.commands_per_minute)
+    light_id = deps.lights.add(command.pattern.value, command.color.lower(), deps.clock())
     return Accepted(id=light_id)
 
 
 @router.get("/lights")
 def wall(deps: ServicesDep) -> Wall:
     """The most recent commands, newest first: pattern, color and time, never who sent them."""
-    lights = deps.store.recent_lights(deps.clock(), WALL_SIZE)
+    lights = deps.lights.recent(deps.clock(), WALL_SIZE)
     return Wall(lights=[WallEntry(pattern=Pattern(x.pattern), color=x.color, time=x.created_at) for x in lights])

@@ -1,4 +1,4 @@
-"""GDPR access and erasure for the caller."""
+"""GDPR access and erasure for the caller: both read and delete only the caller's own partitions."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import logging
 from fastapi import APIRouter, Response
 
 from eventapi.deps import ServicesDep, SessionDep
-from eventapi.models import MyData, MyLight, MySession, Pattern, Problem
-from eventapi.quotas import session_subject
+from eventapi.models import MyData, MySession, MySignIn, Problem
 
 router = APIRouter(tags=["your data"])
 log = logging.getLogger(__name__)
@@ -17,23 +16,21 @@ log = logging.getLogger(__name__)
 @router.get("/me", responses={401: {"model": Problem}})
 def my_data(session: SessionDep, deps: ServicesDep) -> MyData:
     """Everything stored about the caller."""
-    store = deps.store
-    sessions = store.sessions_of(session.attendee_key)
+    sessions = deps.sessions
+    current = sessions.session(session.session_id, fresh=True) or session
     return MyData(
-        attendee=store.attendee(session.attendee_key) or {},
-        sessions=[MySession(created_at=s.created_at, expires_at=s.expires_at) for s in sessions],
-        lights=[
-            MyLight(id=x.light_id, pattern=Pattern(x.pattern), color=x.color, time=x.created_at)
-            for x in store.lights_of(session.attendee_key)
+        attendee=sessions.attendee_index(session.attendee_key) or {},
+        session=MySession(created_at=current.created_at, expires_at=current.expires_at),
+        sign_ins=[
+            MySignIn(created_at=f.created_at, last_renewed=f.renewed_at) for f in sessions.families(session.session_id)
         ],
-        quota_rows=sum(store.counter_rows(session_subject(s.session_id)) for s in sessions),
+        commands_sent=current.commands,
     )
 
 
 @router.delete("/me", status_code=204, responses={401: {"model": Problem}})
 def erase_me(session: SessionDep, deps: ServicesDep) -> Response:
-    """Erase every row about the caller and end all of their sessions: their tokens stop working."""
-    sessions = deps.store.sessions_of(session.attendee_key)
-    deps.store.erase_attendee(session.attendee_key, [session_subject(s.session_id) for s in sessions])
-    log.info("erasure completed for %d sessions", len(sessions))
+    """Erase every row about the caller and end their session on every device: their tokens stop working."""
+    deps.sessions.erase(session)
+    log.info("erasure completed")
     return Response(status_code=204)

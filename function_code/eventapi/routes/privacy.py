@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from eventapi.deps import ServicesDep
 from eventapi.models import Privacy
+from eventapi.settings import SignInMode
 
 router = APIRouter(tags=["privacy"])
 
@@ -18,12 +19,16 @@ def privacy(deps: ServicesDep) -> Privacy:
     return Privacy(
         controller="the conference organisers running this event API",
         stored={
-            "attendee": "an HMAC-SHA256 of your numeric GitHub id with a secret key, and your last sign-in time; "
-            "never your login, name, e-mail or GitHub token",
-            "sessions": "a random session id per sign-in, with its creation and expiry time",
-            "lights": "each command you send: pattern, color, time",
-            "rate_limits": "per-session command counters, and per-minute sign-in counters keyed by an HMAC of the "
-            "client IP address",
+            "attendee": "an HMAC-SHA256 of your numeric GitHub id with a secret key, pointing at your session, and "
+            "your last sign-in time; never your login, name, e-mail or GitHub token",
+            "sessions": "one session per attendee (a random id, its creation and expiry time, an HMAC of your login "
+            "so that a withdrawn invitation ends it, how many commands you sent, this minute's count), and per "
+            "device you signed in on an HMAC of its current refresh token",
+            "lights": "each command's pattern, color and time, stored without any link to you: it is what the "
+            "public wall shows",
+            "rate_limits": "per-minute counters keyed by an HMAC of the client IP address, and app-wide counters",
+            "sign_in": "while a sign-in is pending (10 minutes at most): HMACs of its device and user codes; GitHub "
+            "is asked once for your id and login, and its token is discarded at once",
         },
         purposes=[
             "letting you send commands to the light wall",
@@ -33,6 +38,12 @@ def privacy(deps: ServicesDep) -> Privacy:
         location="Azure Table storage in an EU region, encrypted at rest with a key held in Azure Key Vault",
         retention_hours=retention_hours,
         delete_all_by=settings.data_delete_by,
+        who_may_sign_in=(
+            "everyone with a GitHub account"
+            if settings.sign_in_mode is SignInMode.OPEN
+            else "only the GitHub logins the organisers registered with the tickets; a refused sign-in stores "
+            "nothing about the person"
+        ),
         your_rights={
             "access": "GET /api/me returns everything stored about you",
             "erasure": "DELETE /api/me erases it and ends your sessions at once",

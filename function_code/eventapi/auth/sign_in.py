@@ -1,0 +1,298 @@
+"""Our own RFC 8628 authorization server, with GitHub's web flow as the identity provider.
+
+1. `start`: a device asks for a device code and a user code.
+2. The attendee's browser opens the verification page, confirms the user code, and is sent to
+   GitHub (`begin_browser_step`: state + PKCE); GitHub sends it back (`complete_browser_step`),
+   the user is read once and the grant approved, or refused if the login is not admitted.
+3. `poll`: the device exchanges its code for a session: a short-lived access token and a
+   rotating refresh token (`refresh`). GitHub is asked once per attendee, not once per token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from eventapi.auth.admission import Admission
+from eventapi.auth.codes import (
+    join_refresh_token,
+    new_device_code,
+    new_refresh_secret,
+    new_state,
+    new_user_code,
+    normalize_user_code,
+    pkce_challenge,
+    split_refresh_token,
+    split_state,
+)
+from eventapi.auth.github import GitHubRefused, GitHubWebFlow
+from eventapi.auth.tokens import TokenService
+from eventapi.pepper import KeyedHash
+from eventapi.settings import (
+    BROWSER_STEPS_PER_CODE,
+    DEVICE_CODE_LIFETIME,
+    POLL_INTERVAL_SECONDS,
+    SLOW_DOWN_STEP_SECONDS,
+    Settings,
+)
+from eventapi.storage.device_codes import DeviceCodeStore, DeviceGrant, DeviceStatus
+from eventapi.storage.sessions import Session, SessionStore, new_id
+from eventapi.storage.tables import Conflict
+
+# Events only: never codes, tokens, GitHub ids or logins.
+log = logging.getLogger(__name__)
+_USER_CODE_ATTEMPTS = 4
+
+
+class GrantError(StrEnum):
+    """The token endpoint's refusals (RFC 8628 section 3.5, RFC 6749 section 5.2)."""
+
+    PENDING = "authorization_pending"
+    SLOW_DOWN = "slow_down"
+    DENIED = "access_denied"
+    EXPIRED = "expired_token"
+    INVALID = "invalid_grant"
+
+
+class BrowserOutcome(StrEnum):
+    """What the verification page and the callback tell the person in the browser."""
+
+    APPROVED = "approved"
+    NOT_ADMITTED = "not_admitted"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+    USED_UP = "used_up"
+
+
+@dataclass(frozen=True)
+class DeviceStart:
+    """What the device shows: the user code and where to enter it; the device code stays on the device."""
+
+    device_code: str
+    user_code: str
+    expires_in: int
+    interval: int
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """A session's short-lived access token and its next refresh token."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+class SignIn:
+    """Device codes, the browser step through GitHub, sessions and refresh-token rotation."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        devices: DeviceCodeStore,
+        sessions: SessionStore,
+        tokens: TokenService,
+        keyed_hash: KeyedHash,
+        github: GitHubWebFlow,
+        admission: Admission,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._settings = settings
+        self._devices = devices
+        self._sessions = sessions
+        self._tokens = tokens
+        self._hash = keyed_hash
+        self._github = github
+        self._admission = admission
+        self._clock = clock
+
+    # 1. The device -------------------------------------------------------------------------
+
+    def start(self) -> DeviceStart:
+        """A new pending grant: a device code for the device, a user code for the person."""
+        now = self._clock()
+        device_code = new_device_code()
+        for _ in range(_USER_CODE_ATTEMPTS):
+            user_code = new_user_code()
+            grant = DeviceGrant(
+                device_key=self._hash.digest("device-code", device_code),
+                user_key=self._hash.digest("user-code", user_code),
+                status=DeviceStatus.PENDING,
+                expires_at=now + DEVICE_CODE_LIFETIME,
+                interval=POLL_INTERVAL_SECONDS,
+                last_poll=None,
+                browser_steps=0,
+                state_hash="",
+                attendee_key="",
+                login_key="",
+                created_at=now,
+                etag="",
+            )
+            try:
+                self._devices.create(grant)
+            except Conflict:
+                continue  # that user code is live for someone else: draw another
+            return DeviceStart(device_code, user_code, int(DEVICE_CODE_LIFETIME.total_seconds()), grant.interval)
+        raise Conflict("no free user code")
+
+    # 2. The browser ------------------------------------------------------------------------
+
+    def pending_grant(self, typed_user_code: str) -> DeviceGrant | None:
+        """The live, pending grant of a user code, for the verification page to describe."""
+        user_code = normalize_user_code(typed_user_code)
+        if user_code is None:
+            return None
+        grant = self._devices.by_user_code(self._hash.digest("user-code", user_code))
+        if grant is None or grant.status is not DeviceStatus.PENDING or grant.expires_at <= self._clock():
+            return None
+        return grant
+
+    def begin_browser_step(self, typed_user_code: str) -> str | BrowserOutcome:
+        """GitHub's authorize URL for this grant (a fresh state each time), or why not."""
+        grant = self.pending_grant(typed_user_code)
+        if grant is None:
+            return BrowserOutcome.UNKNOWN
+        if grant.browser_steps >= BROWSER_STEPS_PER_CODE:
+            return BrowserOutcome.USED_UP
+        state = new_state(grant.device_key)
+        try:
+            self._devices.update(
+                replace(
+                    grant, browser_steps=grant.browser_steps + 1, state_hash=self._hash.digest("oauth-state", state)
+                )
+            )
+        except Conflict:
+            return BrowserOutcome.UNKNOWN
+        verifier = self._pkce_verifier(state)
+        return self._github.authorize_url(state, pkce_challenge(verifier), self._settings.github_callback_url)
+
+    def complete_browser_step(  # noqa: PLR0911 - one return per outcome the attendee is told
+        self, code: str | None, state: str, error: str | None
+    ) -> BrowserOutcome:
+        """GitHub sent the browser back: approve the grant, or refuse it, leaving no trace of a refused person."""
+        parts = split_state(state)
+        grant = self._devices.by_device(parts[0]) if parts else None
+        now = self._clock()
+        if grant is None or not hmac.compare_digest(grant.state_hash, self._hash.digest("oauth-state", state)):
+            return BrowserOutcome.UNKNOWN
+        if grant.status is not DeviceStatus.PENDING or grant.expires_at <= now:
+            return BrowserOutcome.EXPIRED
+        if error is not None or code is None:
+            self._settle(grant, DeviceStatus.DENIED)
+            return BrowserOutcome.CANCELLED
+        try:
+            user = self._github.user_for_code(code, self._pkce_verifier(state), self._settings.github_callback_url)
+        except GitHubRefused:
+            return BrowserOutcome.EXPIRED
+        login_key = self._admission.login_key(user.login)
+        if not self._admission.admits(login_key):
+            # Refused: the grant says only "denied"; neither the id nor the login is kept.
+            self._settle(grant, DeviceStatus.DENIED)
+            log.info("sign-in refused: not admitted")
+            return BrowserOutcome.NOT_ADMITTED
+        attendee_key = self._hash.digest("github-id", str(user.id))
+        if not self._settle(grant, DeviceStatus.APPROVED, attendee_key, login_key):
+            return BrowserOutcome.EXPIRED
+        log.info("sign-in approved")
+        return BrowserOutcome.APPROVED
+
+    def _settle(self, grant: DeviceGrant, status: DeviceStatus, attendee_key: str = "", login_key: str = "") -> bool:
+        try:
+            self._devices.update(replace(grant, status=status, attendee_key=attendee_key, login_key=login_key))
+        except Conflict:
+            return False
+        return True
+
+    def _pkce_verifier(self, state: str) -> str:
+        # Derived, not stored: 64 hex characters only this app can compute from the state.
+        return self._hash.digest("pkce", state)
+
+    # 3. The device again -------------------------------------------------------------------
+
+    def poll(self, device_code: str) -> TokenPair | GrantError:  # noqa: PLR0911 - one per RFC 8628 answer
+        """RFC 8628 section 3.4/3.5: a session once approved, else why not; polls are paced per code."""
+        grant = self._devices.by_device(self._hash.digest("device-code", device_code))
+        now = self._clock()
+        if grant is None:
+            return GrantError.INVALID
+        if grant.expires_at <= now:
+            return GrantError.EXPIRED
+        # The first poll is never early; later ones must keep `interval` apart, or it grows.
+        early = grant.last_poll is not None and now - grant.last_poll < timedelta(seconds=grant.interval)
+        polled = replace(
+            grant, last_poll=now, interval=grant.interval + SLOW_DOWN_STEP_SECONDS if early else grant.interval
+        )
+        if early:
+            self._try_update(polled)
+            return GrantError.SLOW_DOWN
+        if grant.status is DeviceStatus.PENDING:
+            # Two polls racing on one code: the loser was too fast.
+            return GrantError.PENDING if self._try_update(polled) else GrantError.SLOW_DOWN
+        try:
+            self._devices.redeem(grant)
+        except Conflict:
+            return GrantError.INVALID
+        if grant.status is DeviceStatus.DENIED or not self._admission.admits(grant.login_key):
+            return GrantError.DENIED
+        return self._new_session(grant.attendee_key, grant.login_key, now)
+
+    def _try_update(self, grant: DeviceGrant) -> bool:
+        try:
+            self._devices.update(grant)
+        except Conflict:
+            return False
+        return True
+
+    def _new_session(self, attendee_key: str, login_key: str, now: datetime) -> TokenPair:
+        family_id, secret = new_id(), new_refresh_secret()
+        expires_at = min(now + self._settings.session_lifetime, self._settings.event_ends_at)
+        session = self._sessions.sign_in(
+            attendee_key,
+            login_key,
+            now=now,
+            expires_at=expires_at,
+            family_id=family_id,
+            token_hash=self._hash.digest("refresh", secret),
+            max_families=self._settings.sessions_per_attendee,
+        )
+        return self._pair(session, join_refresh_token(session.session_id, family_id, secret))
+
+    def _pair(self, session: Session, refresh_token: str) -> TokenPair:
+        issued = self._tokens.issue(session.session_id)
+        return TokenPair(issued.token, refresh_token, int(self._settings.token_ttl.total_seconds()))
+
+    # Refresh -------------------------------------------------------------------------------
+
+    def refresh(self, refresh_token: str) -> TokenPair | GrantError:
+        """Rotate a refresh token; a used or forged one ends the whole session (reuse detection)."""
+        parts = split_refresh_token(refresh_token)
+        if parts is None:
+            return GrantError.INVALID
+        session_id, family_id, secret = parts
+        now = self._clock()
+        session = self._sessions.session(session_id, fresh=True)
+        if session is None or session.expires_at <= now or not self._admission.admits(session.login_key):
+            return GrantError.INVALID
+        family = self._sessions.family(session_id, family_id)
+        if family is None:
+            return GrantError.INVALID
+        if not hmac.compare_digest(family.token_hash, self._hash.digest("refresh", secret)):
+            # An old token of this family came back: someone holds a copy. End everything.
+            self._sessions.revoke(session_id)
+            log.warning("refresh token reuse: session revoked")
+            return GrantError.INVALID
+        next_secret = new_refresh_secret()
+        try:
+            self._sessions.rotate(session_id, family, self._hash.digest("refresh", next_secret), now)
+        except Conflict:
+            # The same token was used twice at once: one of the two holders is not the attendee.
+            self._sessions.revoke(session_id)
+            log.warning("refresh token raced: session revoked")
+            return GrantError.INVALID
+        return self._pair(session, join_refresh_token(session_id, family_id, next_secret))

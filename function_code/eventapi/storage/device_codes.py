@@ -1,0 +1,122 @@
+"""Device codes of our own RFC 8628 authorization server: pending, approved or denied, redeemed once.
+
+Rows are keyed by keyed hashes of the codes, never the codes themselves: whoever reads the table
+cannot redeem a code. A device row (its own partition) holds the state; a user-code row points the
+verification page at it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from azure.data.tables import TableEntity
+
+from eventapi.storage.tables import DEVICE_CODES, WRITTEN_AT, Tables, etag_of
+
+_DEVICE_ROW = "device"
+_USER_ROW = "user"
+
+
+class DeviceStatus(StrEnum):
+    """Where a device code stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+@dataclass(frozen=True)
+class DeviceGrant:
+    """A device code's row: who approved it (pseudonyms only), how it was polled, its browser steps."""
+
+    device_key: str
+    user_key: str
+    status: DeviceStatus
+    expires_at: datetime
+    interval: int
+    last_poll: datetime | None
+    browser_steps: int
+    state_hash: str
+    attendee_key: str
+    login_key: str
+    created_at: datetime
+    etag: str
+
+
+def _grant(row: TableEntity) -> DeviceGrant:
+    return DeviceGrant(
+        device_key=str(row["PartitionKey"]),
+        user_key=str(row["user"]),
+        status=DeviceStatus(str(row["status"])),
+        expires_at=row["expires_at"],
+        interval=int(row["interval"]),
+        last_poll=row.get("last_poll"),
+        browser_steps=int(row["steps"]),
+        state_hash=str(row.get("state", "")),
+        attendee_key=str(row.get("attendee", "")),
+        login_key=str(row.get("login", "")),
+        created_at=row[WRITTEN_AT],
+        etag=etag_of(row),
+    )
+
+
+def _entity(grant: DeviceGrant) -> dict[str, object]:
+    entity: dict[str, object] = {
+        "PartitionKey": grant.device_key,
+        "RowKey": _DEVICE_ROW,
+        "user": grant.user_key,
+        "status": grant.status.value,
+        "expires_at": grant.expires_at,
+        "interval": grant.interval,
+        "steps": grant.browser_steps,
+        "state": grant.state_hash,
+        "attendee": grant.attendee_key,
+        "login": grant.login_key,
+        WRITTEN_AT: grant.created_at,
+    }
+    if grant.last_poll is not None:
+        entity["last_poll"] = grant.last_poll
+    return entity
+
+
+class DeviceCodeStore:
+    """Create, find, update (conditionally) and redeem device grants."""
+
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+
+    def create(self, grant: DeviceGrant) -> None:
+        """Store a new grant and its user-code pointer; Conflict if the user code is taken (pick another)."""
+        self._tables.create(
+            DEVICE_CODES,
+            {
+                "PartitionKey": grant.user_key,
+                "RowKey": _USER_ROW,
+                "device": grant.device_key,
+                "expires_at": grant.expires_at,
+                WRITTEN_AT: grant.created_at,
+            },
+        )
+        self._tables.create(DEVICE_CODES, _entity(grant))
+
+    def by_device(self, device_key: str) -> DeviceGrant | None:
+        """The grant of a device code's keyed hash."""
+        row = self._tables.get(DEVICE_CODES, device_key, _DEVICE_ROW)
+        return None if row is None else _grant(row)
+
+    def by_user_code(self, user_key: str) -> DeviceGrant | None:
+        """The grant a user code's keyed hash points at."""
+        pointer = self._tables.get(DEVICE_CODES, user_key, _USER_ROW)
+        return None if pointer is None else self.by_device(str(pointer["device"]))
+
+    def update(self, grant: DeviceGrant) -> DeviceGrant:
+        """Write `grant` only if its row is unchanged since it was read (Conflict otherwise)."""
+        etag = self._tables.replace(DEVICE_CODES, _entity(grant), grant.etag)
+        return DeviceGrant(**{**grant.__dict__, "etag": etag})
+
+    def redeem(self, grant: DeviceGrant) -> None:
+        """Delete the grant if unchanged since read: of two racing polls, only one gets a session."""
+        self._tables.delete(DEVICE_CODES, grant.device_key, _DEVICE_ROW, etag=grant.etag)
+        self._tables.delete(DEVICE_CODES, grant.user_key, _USER_ROW)

@@ -1,0 +1,129 @@
+"""A conference's worth of sign-ins against GitHub's real limits: 500 attendees, two hours, one GitHub trip each.
+
+GitHub's device flow allowed 50 approvals an hour per app; with our own device flow on GitHub's web
+flow, each attendee authorizes once and then lives on refresh tokens. The stand-in enforces GitHub's
+web-flow limits (2,000 token requests per app per hour, 10 sign-ins per user per hour) on the same
+simulated clock as the app.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dev.github_standin import TOKEN_REQUESTS_PER_APP_PER_HOUR, GitHubStandIn
+from dev.local import AzuritePorts
+from tests.function_code.conftest import UTC_2030, FakeClock, RunningApi, User, bearer, make_api, sign_in_pair
+
+ATTENDEES = 500
+# A crowd arriving: this many sign-ins a minute, under the app-wide cap below.
+ARRIVALS_PER_MINUTE = 25
+SIGN_INS_PER_MINUTE = 30
+TOKEN_MINUTES = 10
+EVENT_HOURS = 2
+WORKERS = 8
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # A stretch of time no other test uses: counters are keyed by minute and shared through the tables.
+    return FakeClock(UTC_2030 + timedelta(days=20_000 + secrets.randbelow(10**5)))
+
+
+@pytest.fixture
+def standin(clock: FakeClock) -> Iterator[GitHubStandIn]:
+    server = GitHubStandIn(port=0, enforce_limits=True, clock=lambda: clock().timestamp())
+    server.start_in_thread()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def venue(azurite: AzuritePorts, standin: GitHubStandIn, state_dir: Path, clock: FakeClock) -> Iterator[RunningApi]:
+    # The deployed defaults for the limits that matter here; every attendee comes from one address.
+    running = make_api(
+        azurite,
+        standin,
+        state_dir,
+        clock,
+        EVENTSTACK_SIGN_INS_PER_MINUTE=str(SIGN_INS_PER_MINUTE),
+        EVENTSTACK_AUTH_REQUESTS_PER_MINUTE="120",
+        EVENTSTACK_COMMANDS_PER_MINUTE="30",
+        EVENTSTACK_TOKEN_TTL_MINUTES=str(TOKEN_MINUTES),
+        EVENTSTACK_MAX_CONCURRENT_REQUESTS="20",
+        EVENTSTACK_MAX_OUTSTANDING_REQUESTS="200",
+    )
+    yield running
+    running.stop()
+
+
+def test_five_hundred_attendees_sign_in_once_and_last_two_hours(
+    venue: RunningApi, standin: GitHubStandIn, clock: FakeClock
+) -> None:
+    client = venue.client()
+    users = [User(900_000_000 + n, f"attendee-{n}") for n in range(ATTENDEES)]
+    pairs: dict[int, dict[str, str]] = {}
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for start in range(0, ATTENDEES, ARRIVALS_PER_MINUTE):
+            arriving = users[start : start + ARRIVALS_PER_MINUTE]
+            for user, pair in zip(
+                arriving, pool.map(lambda u: sign_in_pair(client, standin, u), arriving), strict=True
+            ):
+                pairs[user.id] = pair
+            clock.advance(timedelta(minutes=1))
+        assert standin.state.authorizations == ATTENDEES
+
+        def stay(pair: dict[str, str]) -> tuple[dict[str, str], int]:
+            renewed = client.post("/api/auth/token", json={"refresh_token": pair["refresh_token"]})
+            assert renewed.status_code == 200, renewed.text
+            fresh: dict[str, str] = renewed.json()
+            sent = client.post(
+                "/api/lights", headers=bearer(fresh["access_token"]), json={"pattern": "pulse", "color": "00ff88"}
+            )
+            return fresh, sent.status_code
+
+        statuses: Counter[int] = Counter()
+        for _ in range(EVENT_HOURS * 60 // TOKEN_MINUTES):
+            clock.advance(timedelta(minutes=TOKEN_MINUTES - 1))
+            results = list(pool.map(stay, pairs.values()))
+            pairs = {user_id: fresh for user_id, (fresh, _) in zip(pairs, results, strict=True)}
+            statuses.update(status for _, status in results)
+
+    # Every attendee kept going on refresh tokens alone: not one more trip to GitHub.
+    assert standin.state.authorizations == ATTENDEES
+    assert statuses == Counter({202: ATTENDEES * EVENT_HOURS * 60 // TOKEN_MINUTES})
+    token_requests = sum(len(times) for times in standin.state.token_requests.values())
+    assert token_requests == ATTENDEES < TOKEN_REQUESTS_PER_APP_PER_HOUR
+
+
+def test_twenty_attendees_behind_one_address_sign_in_within_a_minute(venue: RunningApi, standin: GitHubStandIn) -> None:
+    client = venue.client()
+    users = [User(800_000_000 + n, f"nat-{n}") for n in range(20)]
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        pairs = list(pool.map(lambda u: sign_in_pair(client, standin, u), users))
+    assert len({p["access_token"] for p in pairs}) == 20
+    for pair in pairs:
+        assert client.get("/api/me", headers=bearer(pair["access_token"])).status_code == 200
+
+
+def test_past_the_app_wide_cap_sign_ins_wait_and_github_is_not_asked(
+    venue: RunningApi, standin: GitHubStandIn, clock: FakeClock
+) -> None:
+    client = venue.client()
+    codes = [client.post("/api/auth/device").json() for _ in range(SIGN_INS_PER_MINUTE + 5)]
+    onward = [client.get("/api/auth/github", params={"user_code": c["user_code"]}) for c in codes]
+    statuses = Counter(r.status_code for r in onward)
+    assert statuses == Counter({303: SIGN_INS_PER_MINUTE, 429: 5})
+    refused = next(r for r in onward if r.status_code == 429)
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    clock.advance(timedelta(minutes=1))
+    late = httpx.get(f"{venue.url}/api/auth/github", params={"user_code": codes[-1]["user_code"]})
+    assert late.status_code == 303
