@@ -4,6 +4,7 @@
 #   make preview   offline dry run of what `pulumi up` would create
 #   make security  the attack suites and policy tests alone
 #   make bench     benchmarks (ratios measured in one run)
+#   make browser   Debian's headless chromium + chromium-driver for the light-wall test (apt-get, once)
 #   make teardown-report  what outlives `pulumi destroy`, for how long, and what ends it sooner
 
 PYTHON ?= python3.11
@@ -13,8 +14,10 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 # The function's dependencies, vendored for Linux once per requirements file (build/ is a cache).
 VENDOR_STAMP := build/package/.vendored
+# Headless Chromium and its WebDriver for the light-wall browser test (Debian packages; CI runs as root).
+BROWSER_STAMP := build/.browser-installed
 
-.PHONY: install lint typecheck test unit security preview local bench clean teardown-report
+.PHONY: install lint typecheck test unit security preview local bench clean browser teardown-report
 
 $(PY_STAMP): requirements.txt requirements-dev.txt function_code/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +32,7 @@ $(VENDOR_STAMP): function_code/requirements.txt $(PY_STAMP)
 	$(PY) -m components.package
 	mkdir -p $(dir $@) && touch $@
 
-install: $(PY_STAMP) $(NODE_STAMP) $(VENDOR_STAMP)
+install: $(PY_STAMP) $(NODE_STAMP) $(VENDOR_STAMP) $(BROWSER_STAMP)
 
 lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check .
@@ -41,7 +44,7 @@ typecheck: $(PY_STAMP)
 unit: install
 	$(PY) -m pytest
 
-test: install lint typecheck unit
+test: install $(BROWSER_STAMP) lint typecheck unit
 
 security: install
 	$(PY) -m pytest tests/security tests/policy
@@ -57,6 +60,17 @@ bench: install
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache build .local
+
+# The light-wall browser test: Debian's chromium and chromium-driver, installed once (stamp file).
+# apt-get needs root (CI runs as root); a machine that already has both skips it.
+$(BROWSER_STAMP):
+	if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; \
+	fi
+	mkdir -p $(dir $@) && touch $@
+
+browser: $(BROWSER_STAMP)
 
 # Offline, from the program itself under mocks: exits 1 if the program keeps something it does not list.
 teardown-report: $(PY_STAMP) $(VENDOR_STAMP)

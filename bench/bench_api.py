@@ -1,33 +1,55 @@
-"""The event API's costs, measured in one run and reported as ratios against a baseline.
+"""The event API's costs, each against a baseline measured alongside it in the same run.
 
-- cold import of function_app.py (fresh interpreter) against a bare azure.functions + ASGI hello-world;
-- token verifications per second (local verification against cached public keys);
-- authenticated POST /api/lights against unauthenticated GET /api/health on the same local server
-  (uvicorn + Azurite + the GitHub stand-in).
+1. cold import of function_app.py (Azure-shaped settings, no network) against a bare
+   `import azure.functions, fastapi`, and against an azure.functions ASGI hello-world;
+2. time to first response: spawn uvicorn on the app (Azurite-backed, as `make local` runs it) and
+   time until its first `GET /api/lights` answers 200; the same for a bare FastAPI app;
+3. token verifications per second: TokenService.verify against PyJWT's jwt.decode on the same key
+   and token;
+4. authenticated POST /api/lights against unauthenticated GET /api/health on the same server
+   (a uvicorn process of its own, so that client and server do not share an interpreter).
+
+Runs of the two sides alternate, so that a neighbour's load lands on both rather than on one.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 import httpx
+import jwt
 
-from bench import Measurement
+from bench import Goal, Measurement
 from dev.github_standin import GitHubStandIn, OAuthApp
-from dev.local import AzuritePorts, api_environment, free_port, new_client_secret, serve_in_thread, start_azurite
+from dev.local import AzuritePorts, api_environment, free_port, new_client_secret, start_azurite
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_CODE = ROOT / "function_code"
-IMPORT_RUNS = 5
-VERIFICATIONS = 3000
-HTTP_REQUESTS = 300
+IMPORT_RUNS = 7
+FIRST_RESPONSE_RUNS = 3
+VERIFY_ROUNDS = 5
+VERIFICATIONS_PER_ROUND = 1000
+HTTP_ROUNDS = 5
+HTTP_REQUESTS_PER_ROUND = 60
+# Commands are limited per attendee (at most 600 a minute): spread them over a few attendees so
+# the quota never answers 429 during the run.
+ATTENDEES = 4
+FIRST_RESPONSE_TIMEOUT_SECONDS = 60.0
+APP_FACTORY = "eventapi.app:create_app_from_environment"
+
+IMPORT_GOAL = Goal(1.25, at_most=True)
+VERIFY_GOAL = Goal(0.9, at_most=False)
+HTTP_GOAL = Goal(0.5, at_most=False)
 
 _HELLO_WORLD = """
 import azure.functions as func
@@ -39,7 +61,25 @@ async def hello(scope, receive, send):
 app = func.AsgiFunctionApp(app=hello, http_auth_level=func.AuthLevel.ANONYMOUS)
 """
 
-_TIME_IMPORT = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+_BARE_FASTAPI = """
+from fastapi import FastAPI
+
+
+def create_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/api/lights")
+    def lights() -> dict[str, list[str]]:
+        return {"lights": []}
+
+    return app
+"""
+
+_TIME_IMPORT = "import time; t = time.perf_counter(); import {modules}; print(time.perf_counter() - t)"
+
+
+def _base_env() -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 
 
 def _azure_settings(state_dir: Path) -> dict[str, str]:
@@ -63,112 +103,272 @@ def _azure_settings(state_dir: Path) -> dict[str, str]:
     return env
 
 
-def _cold_import_seconds(module: str, cwd: Path, env: dict[str, str]) -> float:
-    times = []
+def _import_seconds(modules: str, cwd: Path, env: Mapping[str, str]) -> float:
+    """Seconds a fresh interpreter spends importing `modules` (interpreter start-up not counted)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _TIME_IMPORT.format(modules=modules)],
+        cwd=cwd,
+        env={**env, **_base_env()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def _cold_imports(scratch: Path) -> tuple[float, float, float]:
+    """Medians for function_app, bare azure.functions + fastapi, and the hello-world; runs interleaved."""
+    (scratch / "hello_app.py").write_text(_HELLO_WORLD)
+    env = _azure_settings(scratch / "import-state")
+    sides: list[tuple[str, Path, Mapping[str, str]]] = [
+        ("function_app", FUNCTION_CODE, env),
+        ("azure.functions, fastapi", scratch, {}),
+        ("hello_app", scratch, {}),
+    ]
+    for modules, cwd, side_env in sides:
+        _import_seconds(modules, cwd, side_env)  # compiles and caches bytecode: not what is measured
+    times: list[list[float]] = [[], [], []]
     for _ in range(IMPORT_RUNS):
-        result = subprocess.run(
-            [sys.executable, "-c", _TIME_IMPORT.format(module=module)],
-            cwd=cwd,
-            env={**env, "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "0"},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
-        times.append(float(result.stdout.strip().splitlines()[-1]))
-    return statistics.median(times)
+        for index, (modules, cwd, side_env) in enumerate(sides):
+            times[index].append(_import_seconds(modules, cwd, side_env))
+    app, bare, hello = (statistics.median(side) for side in times)
+    return app, bare, hello
 
 
-def _verifications_per_second(state_dir: Path) -> float:
+def _spawn_uvicorn(
+    target: str, app_dir: Path, port: int, env: Mapping[str, str], log: IO[bytes]
+) -> subprocess.Popen[bytes]:
+    """uvicorn on 127.0.0.1:`port` serving the factory `target`, as `make local` starts the API."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            target,
+            "--factory",
+            "--app-dir",
+            str(app_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-proxy-headers",
+            "--no-server-header",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**env, **_base_env()},
+        stdout=subprocess.DEVNULL,
+        # A file, not a pipe: nobody reads a pipe while the server runs, and a full one would block it.
+        stderr=log,
+    )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _first_response(
+    target: str, app_dir: Path, env_for_port: Callable[[int], Mapping[str, str]]
+) -> tuple[float, subprocess.Popen[bytes], int]:
+    """Spawn a server and poll GET /api/lights; seconds from spawn to the first 200, the process, its port."""
+    port = free_port()
+    env = env_for_port(port)
+    url = f"http://127.0.0.1:{port}/api/lights"
+    started = time.perf_counter()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - the server writes to it for as long as it runs
+    process = _spawn_uvicorn(target, app_dir, port, env, log)
+    deadline = started + FIRST_RESPONSE_TIMEOUT_SECONDS
+    with httpx.Client(timeout=10) as client:
+        while time.perf_counter() < deadline:
+            if process.poll() is not None:
+                log.seek(0)
+                error = log.read().decode(errors="replace")
+                raise RuntimeError(f"{target} exited with {process.returncode}: {error[-2000:]}")
+            try:
+                response = client.get(url)
+            except httpx.TransportError:
+                time.sleep(0.005)
+                continue
+            if response.status_code != 200:
+                _stop(process)
+                raise RuntimeError(f"{target}: first GET /api/lights answered {response.status_code}")
+            return time.perf_counter() - started, process, port
+    _stop(process)
+    raise TimeoutError(f"{target} gave no 200 within {FIRST_RESPONSE_TIMEOUT_SECONDS:.0f} s")
+
+
+def _first_responses(scratch: Path, app_env_for_port: Callable[[int], Mapping[str, str]]) -> tuple[float, float]:
+    """Medians of spawn-to-first-200 for the app and a bare FastAPI app; runs interleaved."""
+    (scratch / "bare_fastapi.py").write_text(_BARE_FASTAPI)
+    app_times: list[float] = []
+    bare_times: list[float] = []
+    for _ in range(FIRST_RESPONSE_RUNS):
+        seconds, process, _ = _first_response(APP_FACTORY, FUNCTION_CODE, app_env_for_port)
+        _stop(process)
+        app_times.append(seconds)
+        seconds, process, _ = _first_response("bare_fastapi:create_app", scratch, lambda _: {})
+        _stop(process)
+        bare_times.append(seconds)
+    return statistics.median(app_times), statistics.median(bare_times)
+
+
+def _verification_rates(state_dir: Path) -> tuple[float, float]:
+    """Verifications per second: the app's TokenService.verify, and PyJWT's decode alone, same key and token."""
     sys.path.insert(0, str(FUNCTION_CODE))
     from eventapi.auth.signer import LocalSigner
     from eventapi.auth.tokens import TokenService
     from eventapi.storage.sessions import new_id as new_session_id
 
-    tokens = TokenService(
-        LocalSigner(state_dir), "https://a.test", "https://a.test/api", timedelta(minutes=10), lambda: datetime.now(UTC)
-    )
+    issuer, audience = "https://a.test", "https://a.test/api"
+    signer = LocalSigner(state_dir)
+    tokens = TokenService(signer, issuer, audience, timedelta(minutes=10), lambda: datetime.now(UTC))
     token = tokens.issue(new_session_id()).token
-    started = time.perf_counter()
-    for _ in range(VERIFICATIONS):
+    key = signer.public_keys()[signer.current_kid()]
+
+    def app_verify() -> None:
         tokens.verify(token)
-    return VERIFICATIONS / (time.perf_counter() - started)
+
+    def raw_decode() -> None:
+        jwt.decode(token, key, algorithms=["ES256"], audience=audience, issuer=issuer)
+
+    app_verify()
+    raw_decode()
+    elapsed = {app_verify: 0.0, raw_decode: 0.0}
+    for _ in range(VERIFY_ROUNDS):
+        for verify in (app_verify, raw_decode):
+            began = time.perf_counter()
+            for _ in range(VERIFICATIONS_PER_ROUND):
+                verify()
+            elapsed[verify] += time.perf_counter() - began
+    total = VERIFY_ROUNDS * VERIFICATIONS_PER_ROUND
+    return total / elapsed[app_verify], total / elapsed[raw_decode]
 
 
-def _http_rates(state_dir: Path) -> tuple[float, float]:
+def _sign_in(client: httpx.Client, github: GitHubStandIn, user_id: int) -> str:
+    """The device flow against the GitHub stand-in, as tests/function_code/conftest.py's sign_in does it."""
+    started = client.post("/api/auth/device")
+    started.raise_for_status()
+    body = started.json()
+    approved = httpx.post(
+        f"{github.url}/approve",
+        json={"user_code": body["user_code"], "login": f"bench{user_id}", "id": user_id},
+        timeout=30,
+    )
+    approved.raise_for_status()
+    exchanged = client.post("/api/auth/token", json={"device_code": body["device_code"]})
+    exchanged.raise_for_status()
+    token: str = exchanged.json()["access_token"]
+    return token
+
+
+def _http_rates(port: int, github: GitHubStandIn) -> tuple[float, float]:
+    """Requests per second, sequential from one client: GET /api/health, and authenticated POST /api/lights."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        headers = itertools.cycle(
+            [{"Authorization": f"Bearer {_sign_in(client, github, 1_000_000 + n)}"} for n in range(ATTENDEES)]
+        )
+
+        def health() -> httpx.Response:
+            return client.get("/api/health")
+
+        def lights() -> httpx.Response:
+            return client.post("/api/lights", json={"pattern": "pulse", "color": "00ff88"}, headers=next(headers))
+
+        for send in (health, lights):
+            send().raise_for_status()  # warm-up
+        elapsed = {health: 0.0, lights: 0.0}
+        for _ in range(HTTP_ROUNDS):
+            for send in (health, lights):
+                began = time.perf_counter()
+                for _ in range(HTTP_REQUESTS_PER_ROUND):
+                    response = send()
+                    if response.status_code >= 300:
+                        raise RuntimeError(f"{response.request.url.path} answered {response.status_code}")
+                elapsed[send] += time.perf_counter() - began
+    total = HTTP_ROUNDS * HTTP_REQUESTS_PER_ROUND
+    return total / elapsed[health], total / elapsed[lights]
+
+
+def _served(scratch: Path) -> tuple[float, float, float, float]:
+    """Azurite and the GitHub stand-in, then items 2 and 4 against app processes that use them."""
     sys.path.insert(0, str(FUNCTION_CODE))
-    from eventapi.app import create_app
-    from eventapi.services import build_services
     from eventapi.settings import load_settings
 
     ports = AzuritePorts(free_port(), free_port(), free_port())
-    azurite = start_azurite(ports, state_dir / "azurite")
+    azurite = start_azurite(ports, scratch / "azurite")
     github = GitHubStandIn()
     github.start_in_thread()
-    port = free_port()
-    env = api_environment(
-        port,
-        github.url,
-        ports,
-        state_dir,
-        new_client_secret(),
-        overrides={"EVENTSTACK_COMMANDS_PER_MINUTE": "600", "EVENTSTACK_MAX_CONCURRENT_REQUESTS": "100"},
-    )
-    settings = load_settings(env)
-    github.register(
-        OAuthApp(settings.github_client_id, env["EVENTSTACK_GITHUB_CLIENT_SECRET"], settings.github_callback_url)
-    )
-    server, thread = serve_in_thread(create_app(build_services(settings)), port)
+    client_secret = new_client_secret()
+    registered: set[str] = set()
+
+    def app_env(port: int) -> dict[str, str]:
+        env = api_environment(
+            port,
+            github.url,
+            ports,
+            scratch / "served-state",
+            client_secret,
+            overrides={
+                "EVENTSTACK_GITHUB_CLIENT_ID": f"Iv1.bench{port}",
+                "EVENTSTACK_COMMANDS_PER_MINUTE": "600",
+                "EVENTSTACK_SIGN_INS_PER_MINUTE": "600",
+                "EVENTSTACK_MAX_CONCURRENT_REQUESTS": "100",
+            },
+        )
+        settings = load_settings(env)
+        if settings.github_client_id not in registered:
+            github.register(OAuthApp(settings.github_client_id, client_secret, settings.github_callback_url))
+            registered.add(settings.github_client_id)
+        return env
+
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            started = client.post("/api/auth/device").json()
-            httpx.post(f"{github.url}/approve", json={"user_code": started["user_code"], "login": "bench", "id": 1})
-            token = client.post("/api/auth/token", json={"device_code": started["device_code"]}).json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}"}
-
-            def rate(send: object) -> float:
-                assert callable(send)
-                send()  # warm-up
-                began = time.perf_counter()
-                for _ in range(HTTP_REQUESTS):
-                    assert send().status_code < 300
-                return HTTP_REQUESTS / (time.perf_counter() - began)
-
-            health = rate(lambda: client.get("/api/health"))
-            lights = rate(
-                lambda: client.post("/api/lights", json={"pattern": "pulse", "color": "00ff88"}, headers=headers)
-            )
+        app_first, bare_first = _first_responses(scratch, app_env)
+        _, server, port = _first_response(APP_FACTORY, FUNCTION_CODE, app_env)
+        try:
+            health, lights = _http_rates(port, github)
+        finally:
+            _stop(server)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         github.shutdown()
         github.server_close()
-        azurite.terminate()
-        azurite.wait(timeout=10)
-    return health, lights
+        _stop(azurite)
+    return app_first, bare_first, health, lights
 
 
 def run() -> list[Measurement]:
-    """Measure everything in one run; ratios compare against the baseline measured alongside.
-
-    Requests are sequential from one client; imports are the median of fresh interpreters.
-    """
-    with tempfile.TemporaryDirectory() as scratch:
+    """Measure all four in one run; every ratio compares against a baseline measured alongside."""
+    with tempfile.TemporaryDirectory(prefix="eventstack-bench-") as scratch:
         scratch_dir = Path(scratch)
-        (scratch_dir / "hello_app.py").write_text(_HELLO_WORLD)
-        env = _azure_settings(scratch_dir / "state")
-        app_import = _cold_import_seconds("function_app", FUNCTION_CODE, env)
-        hello_import = _cold_import_seconds("hello_app", scratch_dir, {})
-        verifications = _verifications_per_second(scratch_dir / "state")
-        health, lights = _http_rates(scratch_dir / "http")
+        app_import, bare_import, hello_import = _cold_imports(scratch_dir)
+        app_first, bare_first, health, lights = _served(scratch_dir)
+        app_verify, raw_verify = _verification_rates(scratch_dir / "verify-state")
+    imports = f"s (median of {IMPORT_RUNS})"
+    firsts = f"s (median of {FIRST_RESPONSE_RUNS})"
     return [
-        Measurement("cold import: function_app", app_import, f"s (median of {IMPORT_RUNS})"),
-        Measurement("cold import: azure.functions + ASGI hello-world", hello_import, f"s (median of {IMPORT_RUNS})"),
-        Measurement("cold import ratio, function_app / hello-world", app_import / hello_import, "x"),
-        Measurement("token verifications", verifications, "per s"),
-        Measurement("GET /api/health (unauthenticated)", health, "per s"),
-        Measurement("POST /api/lights (authenticated)", lights, "per s"),
-        Measurement("POST /api/lights / GET /api/health", lights / health, "x"),
+        Measurement("1. cold import: function_app (Azure settings)", app_import, imports),
+        Measurement("   cold import: azure.functions, fastapi", bare_import, imports),
+        Measurement("   cold import: azure.functions ASGI hello-world", hello_import, imports),
+        Measurement("   ratio function_app / azure.functions+fastapi", app_import / bare_import, "x", IMPORT_GOAL),
+        Measurement("   ratio function_app / hello-world", app_import / hello_import, "x"),
+        Measurement("2. first response: spawn to GET /api/lights 200", app_first, firsts),
+        Measurement("   first response: bare FastAPI, same uvicorn", bare_first, firsts),
+        Measurement("   ratio app / bare FastAPI", app_first / bare_first, "x"),
+        Measurement("3. TokenService.verify", app_verify, "per s"),
+        Measurement("   jwt.decode (PyJWT, same key and token)", raw_verify, "per s"),
+        Measurement("   ratio TokenService.verify / jwt.decode", app_verify / raw_verify, "x", VERIFY_GOAL),
+        Measurement("4. POST /api/lights (authenticated)", lights, "per s"),
+        Measurement("   GET /api/health (unauthenticated)", health, "per s"),
+        Measurement("   ratio POST /api/lights / GET /api/health", lights / health, "x", HTTP_GOAL),
     ]
 
 

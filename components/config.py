@@ -72,6 +72,7 @@ MAX_PRIVATE_ENDPOINT_PREFIX = 28
 # OAuth apps"): 33 a minute. The app-wide cap on sign-ins stays below it.
 SIGN_INS_PER_MINUTE = IntRange(1, 33, "app-wide GitHub sign-ins a minute, under GitHub's 2,000 an hour per app")
 SESSION_HOURS = IntRange(1, 168, "how long a session lives at most; it never outlives eventEndsAt")
+SIGN_IN_GRACE_MINUTES = IntRange(0, 1440, "minutes sign-in stays open after eventEndsAt; then 410 Gone")
 SESSIONS_PER_ATTENDEE = IntRange(1, 20, "devices one attendee may keep signed in")
 SIGN_IN_MODES: tuple[str, ...] = ("allowlist", "open")
 # GitHub logins: 1-39 letters, digits or single hyphens, not at either end.
@@ -116,6 +117,7 @@ CONFIG_KEYS: tuple[str, ...] = (
     "sessionsPerAttendee",
     "signIn",
     "allowedGitHubLogins",
+    "signInGraceMinutes",
     "sealed",
 )
 
@@ -172,6 +174,7 @@ class StackConfig:
     sessions_per_attendee: int = 5
     sign_in: Literal["allowlist", "open"] = "allowlist"
     allowed_github_logins: tuple[str, ...] = field(default=(), repr=False)
+    sign_in_grace_minutes: int = 0
     """Lower-cased logins allowed in (a Pulumi secret); the app only ever gets their HMACs."""
     sealed: bool = False
     """After the event: the storage key's and the pepper's grants are withdrawn (README, "After the event")."""
@@ -374,6 +377,7 @@ def parse_config(
         sessions_per_attendee=_int(values, "sessionsPerAttendee", SESSIONS_PER_ATTENDEE),
         sign_in=cast(Literal["allowlist", "open"], _choice(values, "signIn", SIGN_IN_MODES)),
         allowed_github_logins=_logins(values, "allowedGitHubLogins"),
+        sign_in_grace_minutes=_int(values, "signInGraceMinutes", SIGN_IN_GRACE_MINUTES),
         sealed=_flag(values, "sealed"),
     )
 

@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from eventapi.errors import register_error_handlers
 from eventapi.guard import BodyGuard, ConcurrencyGuard, ErrorShield, SecurityHeaders
-from eventapi.routes import auth, health, lights, me, privacy
+from eventapi.phases import PhaseGuard
+from eventapi.routes import auth, health, lights, me, privacy, wall
 from eventapi.services import Services, build_services
 from eventapi.settings import MAX_BODY_BYTES, load_settings
 
@@ -47,12 +48,13 @@ def create_app(services: Services) -> FastAPI:
     )
     quiet_sdk_logs()
     app.state.services = services
-    for module in (health, auth, lights, me, privacy):
+    for module in (health, auth, lights, me, privacy, wall):
         app.include_router(module.router, prefix=API_PREFIX)
     register_error_handlers(app)
     settings = services.settings
     # Added innermost first: the shield wraps everything, the body guard sits next to the routes.
     app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(PhaseGuard, settings=settings, clock=services.clock)
     app.add_middleware(
         ConcurrencyGuard,
         max_concurrent=settings.max_concurrent_requests,
@@ -60,7 +62,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.add_middleware(ErrorShield)
     # Outermost, so that the guards' 413/415/429 and the shield's 500 carry the headers too.
-    app.add_middleware(SecurityHeaders, docs_path=f"{API_PREFIX}/docs")
+    app.add_middleware(SecurityHeaders)
     return app
 
 

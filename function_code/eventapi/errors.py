@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from eventapi.auth.github import GitHubUnavailable
 from eventapi.quotas import QuotaExceeded
@@ -19,7 +20,8 @@ log = logging.getLogger(__name__)
 # Dependencies that are down are worth a retry; clients are told when.
 DEPENDENCY_RETRY_AFTER_SECONDS = 30
 
-_CODES = {
+# The fixed code in the body of each error status (also what the OpenAPI examples show).
+ERROR_CODES = {
     400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
@@ -27,22 +29,44 @@ _CODES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     409: "conflict",
+    410: "gone",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
     429: "too_many_requests",
+    500: "internal_error",
+    503: "service_unavailable",
 }
 
 
 def problem(status: int, headers: dict[str, str] | None = None) -> JSONResponse:
     """The generic body for `status`."""
-    return JSONResponse({"error": _CODES.get(status, "bad_request")}, status_code=status, headers=headers)
+    return JSONResponse({"error": ERROR_CODES.get(status, "bad_request")}, status_code=status, headers=headers)
+
+
+# The methods a 405 may name: every method HTTP defines for resources (CONNECT is not one).
+_HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path, asked of the routes' own matching."""
+    allowed = []
+    for method in _HTTP_METHODS:
+        probe = {**request.scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)  # noqa: S101 - registered for HTTPException only
     status = error.status_code if 400 <= error.status_code < 500 else 400
-    return problem(status, dict(error.headers or {}))
+    headers = dict(error.headers or {})
+    if status == 405:
+        # Starlette names only the methods of the first route that matched the path; a path with a
+        # route per method (GET and POST /api/lights) must list them all.
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return problem(status, headers)
 
 
 async def _invalid(request: Request, error: Exception) -> JSONResponse:
@@ -59,11 +83,7 @@ async def _dependency_down(request: Request, error: Exception) -> JSONResponse:
     # 503, not a 4xx: the request was fine and a later retry can succeed; a 4xx would tell the
     # caller to change a request that was not wrong. Logged by type only.
     log.warning("dependency unavailable: %s", type(error).__name__)
-    return JSONResponse(
-        {"error": "service_unavailable"},
-        status_code=503,
-        headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER_SECONDS)},
-    )
+    return problem(503, {"Retry-After": str(DEPENDENCY_RETRY_AFTER_SECONDS)})
 
 
 async def _session_gone(request: Request, error: Exception) -> JSONResponse:

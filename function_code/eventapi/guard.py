@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from types import MappingProxyType
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -42,24 +43,47 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"no-referrer"),
     (b"strict-transport-security", b"max-age=31536000"),
 )
-# JSON needs no content of any kind; the interactive docs page loads Swagger UI, so it only
-# refuses to be framed.
+# JSON needs no content of any kind: every response gets this policy unless its path is a page below.
 API_CONTENT_SECURITY_POLICY = b"default-src 'none'; frame-ancestors 'none'"
+# The interactive docs page loads Swagger UI from a CDN, so it only refuses to be framed.
 DOCS_CONTENT_SECURITY_POLICY = b"frame-ancestors 'none'"
+# The light wall: its own script, style, icon and fetches from this origin only; no inline code,
+# no eval, no plugins, no base or form targets, never framed.
+SIGN_IN_PAGE_CONTENT_SECURITY_POLICY = (
+    b"default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+WALL_CONTENT_SECURITY_POLICY = (
+    b"default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+    b"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+# HTML pages by exact path, each with its own policy; a new page is one line here.
+PAGE_CONTENT_SECURITY_POLICIES: Mapping[str, bytes] = MappingProxyType(
+    {
+        "/api/docs": DOCS_CONTENT_SECURITY_POLICY,
+        "/api/wall": WALL_CONTENT_SECURITY_POLICY,
+        # The sign-in pages: no script, no style, a form that may only go back to this app.
+        "/api/auth/verify": SIGN_IN_PAGE_CONTENT_SECURITY_POLICY,
+    }
+)
+
+
+def content_security_policy(path: str, pages: Mapping[str, bytes] = PAGE_CONTENT_SECURITY_POLICIES) -> bytes:
+    """The policy for a response to `path`: its page's own, or the API's."""
+    return pages.get(path, API_CONTENT_SECURITY_POLICY)
 
 
 class SecurityHeaders:
-    """Adds SECURITY_HEADERS and a content security policy to every HTTP response."""
+    """Adds SECURITY_HEADERS and the path's content security policy to every HTTP response."""
 
-    def __init__(self, app: ASGIApp, docs_path: str) -> None:
+    def __init__(self, app: ASGIApp, pages: Mapping[str, bytes] = PAGE_CONTENT_SECURITY_POLICIES) -> None:
         self.app = app
-        self.docs_path = docs_path
+        self.pages = pages
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = DOCS_CONTENT_SECURITY_POLICY if scope.get("path") == self.docs_path else API_CONTENT_SECURITY_POLICY
+        policy = content_security_policy(scope.get("path", ""), self.pages)
         extra = (*SECURITY_HEADERS, (b"content-security-policy", policy))
 
         async def send_with_headers(message: Message) -> None:

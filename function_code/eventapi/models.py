@@ -42,6 +42,8 @@ class Pattern(StrEnum):
 class LightCommand(_Strict):
     """POST /api/lights body."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"pattern": "pulse", "color": "ff6a00"}]})
+
     pattern: Pattern
     color: str = Field(pattern=COLOR_PATTERN, min_length=6, max_length=6, description="six hex digits, RRGGBB")
 
@@ -77,6 +79,21 @@ class TokenRequest(_Strict):
 class DeviceCodeResponse(_Strict):
     """RFC 8628 section 3.2: what the device shows, and how often it may poll."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "device_code": "Yp3mKq0uV9dF2sLxR7wT1cN8bJ5hG4aE6zQyWvUiOkM",
+                    "user_code": "BDFG-HJKL",
+                    "verification_uri": "https://wall.example/api/auth/verify",
+                    "verification_uri_complete": "https://wall.example/api/auth/verify?user_code=BDFG-HJKL",
+                    "expires_in": 600,
+                    "interval": 5,
+                }
+            ]
+        }
+    )
+
     device_code: str
     user_code: str
     verification_uri: str
@@ -87,6 +104,19 @@ class DeviceCodeResponse(_Strict):
 
 class TokenResponse(_Strict):
     """A short-lived bearer token for this API (not a GitHub token) and the refresh token that renews it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2ln",
+                    "token_type": "Bearer",
+                    "expires_in": 600,
+                    "refresh_token": "0f" * 16 + "." + "a1" * 16 + ".Yp3mKq0uV9dF2sLxR7wT1cN8bJ5hG4aE6zQyWvUiOkM",
+                }
+            ]
+        }
+    )
 
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme name, not a secret
@@ -103,17 +133,28 @@ class GrantProblem(_Strict):
 class Problem(_Strict):
     """Every error body: a fixed code, never an echo of the request."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"error": "unauthorized"}]})
+
     error: str
 
 
 class Accepted(_Strict):
     """The id of an accepted light command."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": "7f3c9d2e41b84c0a9e5d6f1a2b3c4d5e"}]})
+
     id: str
+
+
+_EXAMPLE_TIME = "2026-12-01T15:04:05Z"
 
 
 class WallEntry(_Strict):
     """One command on the public wall: no identity."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"pattern": "pulse", "color": "ff6a00", "time": _EXAMPLE_TIME}]}
+    )
 
     pattern: Pattern
     color: str
@@ -122,6 +163,19 @@ class WallEntry(_Strict):
 
 class Wall(_Strict):
     """The most recent commands, newest first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "lights": [
+                        {"pattern": "pulse", "color": "ff6a00", "time": _EXAMPLE_TIME},
+                        {"pattern": "solid", "color": "00b4ff", "time": "2026-12-01T15:04:01Z"},
+                    ]
+                }
+            ]
+        }
+    )
 
     lights: list[WallEntry]
 
@@ -143,6 +197,19 @@ class MySignIn(_Strict):
 class MyData(_Strict):
     """Everything stored about the caller (GDPR access)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "attendee": {"key": "3f1c9a" + "0" * 58, "last_sign_in": _EXAMPLE_TIME},
+                    "session": {"created_at": _EXAMPLE_TIME, "expires_at": "2026-12-03T18:00:00Z"},
+                    "sign_ins": [{"created_at": _EXAMPLE_TIME, "last_renewed": None}],
+                    "commands_sent": 3,
+                }
+            ]
+        }
+    )
+
     attendee: dict[str, str] = Field(description="the keyed hash standing in for the GitHub id, last sign-in time")
     session: MySession
     sign_ins: list[MySignIn]
@@ -153,6 +220,22 @@ class MyData(_Strict):
 
 class Privacy(_Strict):
     """What is stored, why, where and for how long."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "controller": "the conference organisers running this event API",
+                    "stored": {"lights": "each command you send: pattern, color, time"},
+                    "purposes": ["letting you send commands to the light wall"],
+                    "location": "Azure Table storage in an EU region",
+                    "retention_hours": 48,
+                    "delete_all_by": "2026-12-31T00:00:00Z",
+                    "your_rights": {"access": "GET /api/me returns everything stored about you"},
+                }
+            ]
+        }
+    )
 
     controller: str
     stored: dict[str, str]
@@ -167,4 +250,44 @@ class Privacy(_Strict):
 class Health(_Strict):
     """Liveness only."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
     status: Literal["ok"] = "ok"
+
+
+class JsonWebKey(_Strict):
+    """One public P-256 key that verifies this API's ES256 tokens (RFC 7517)."""
+
+    kty: Literal["EC"]
+    crv: Literal["P-256"]
+    kid: str
+    use: Literal["sig"]
+    alg: Literal["ES256"]
+    x: str
+    y: str
+
+
+class JsonWebKeySet(_Strict):
+    """The keys that verify this API's tokens: the current key version and the previous one."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "keys": [
+                        {
+                            "kty": "EC",
+                            "crv": "P-256",
+                            "kid": "https://vault.example/keys/token-signing/0123abcd",
+                            "use": "sig",
+                            "alg": "ES256",
+                            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                            "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    keys: list[JsonWebKey]

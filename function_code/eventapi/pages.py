@@ -60,6 +60,13 @@ is requested.</p>
     )
 
 
+def onward(url: str) -> HTMLResponse:
+    """A 303 to `url`, with a link for a browser that does not follow it."""
+    response = page("On to GitHub", f'<p><a href="{escape(url)}">Continue to GitHub</a></p>', 303)
+    response.headers["Location"] = url
+    return response
+
+
 def outcome(title: str, message: str, status: int) -> HTMLResponse:
     """The end of the browser step, good or bad."""
     return page(title, f"<p>{escape(message)}</p>", status)

@@ -15,8 +15,10 @@ from eventapi.settings import QUOTA_WINDOW
 from eventapi.storage.counters import CounterStore
 from eventapi.storage.sessions import SessionStore
 
-# The subject of the app-wide cap on GitHub authorizations.
-GITHUB_SIGN_INS = "app-github-sign-ins"
+
+def github_sign_ins_subject(client_id: str) -> str:
+    """The subject of the app-wide cap on GitHub authorizations: GitHub counts per OAuth app."""
+    return f"github-app-{client_id}"
 
 
 class QuotaExceeded(Exception):  # noqa: N818 - reads as the condition it reports
@@ -67,8 +69,8 @@ class Quotas:
         if not self._counters.take(subject, window.key, per_minute, now):
             raise QuotaExceeded(window.retry_after)
 
-    def take_command(self, session_id: str, per_minute: int) -> None:
-        """One command of the attendee behind `session_id` (SessionGone if it ended meanwhile)."""
+    def take_command(self, session_id: str, per_minute: int, *, command: bool = True) -> None:
+        """One request of the attendee behind `session_id` (SessionGone if it ended meanwhile)."""
         window = current_window(self._clock())
-        if not self._sessions.take_command(session_id, window.number, per_minute):
+        if not self._sessions.take_command(session_id, window.number, per_minute, command=command):
             raise QuotaExceeded(window.retry_after)

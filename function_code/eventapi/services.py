@@ -11,6 +11,7 @@ from eventapi.auth.github import GitHubWebFlow
 from eventapi.auth.sign_in import SignIn
 from eventapi.auth.signer import KeyVaultSigner, LocalSigner, Signer
 from eventapi.auth.tokens import TokenService
+from eventapi.credential import LazyCredential
 from eventapi.pepper import KeyedHash, key_vault_pepper, key_vault_secret, local_pepper
 from eventapi.quotas import Quotas
 from eventapi.settings import AzureResources, Settings
@@ -49,9 +50,7 @@ def build_tables(settings: Settings) -> Tables:
     """Tables through the app's identity in Azure, or Azurite's connection string locally."""
     resources = settings.resources
     if isinstance(resources, AzureResources):
-        from azure.identity import DefaultAzureCredential
-
-        return Tables.for_azure(resources.table_endpoint, DefaultAzureCredential())
+        return Tables.for_azure(resources.table_endpoint, LazyCredential())
     return Tables.for_azurite(resources.storage_connection_string)
 
 
@@ -61,10 +60,8 @@ def build_services(settings: Settings, clock: Clock = utc_now, tables: Tables | 
     signer: Signer
     client_secret: Callable[[], str]
     if isinstance(resources, AzureResources):
-        from azure.identity import DefaultAzureCredential
-
         # AZURE_CLIENT_ID selects the app's user-assigned identity.
-        credential = DefaultAzureCredential()
+        credential = LazyCredential()
         signer = KeyVaultSigner(resources.key_vault_uri, resources.signing_key_name, credential)
         keyed_hash = KeyedHash(key_vault_pepper(resources.key_vault_uri, resources.pepper_secret_name, credential))
         client_secret = key_vault_secret(resources.key_vault_uri, resources.github_client_secret_name, credential)

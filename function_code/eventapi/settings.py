@@ -32,6 +32,8 @@ AUTH_REQUESTS_PER_MINUTE = (1, 6000)
 # bound is wider so that local tests can sign in a crowd quickly against the stand-in.
 SIGN_INS_PER_MINUTE = (1, 600)
 SESSION_HOURS = (1, 168)
+# Sign-in may stay open a little after the event's end (a late session), never past retention.
+SIGN_IN_GRACE_MINUTES = (0, 1440)
 SESSIONS_PER_ATTENDEE = (1, 20)
 # RFC 8628: a device code lives minutes, and clients poll no faster than `interval` seconds.
 DEVICE_CODE_LIFETIME = timedelta(minutes=10)
@@ -108,6 +110,7 @@ class Settings:
     session_lifetime: timedelta
     sessions_per_attendee: int
     sign_in_mode: SignInMode
+    sign_in_grace: timedelta
     allowed_login_digests: frozenset[str]
     resources: AzureResources | LocalResources
 
@@ -115,6 +118,11 @@ class Settings:
     def data_delete_by(self) -> datetime:
         """After this moment nothing about any attendee may remain."""
         return self.event_ends_at + self.retention
+
+    @property
+    def sign_in_closes_at(self) -> datetime:
+        """After this moment sign-in answers 410 Gone."""
+        return min(self.event_ends_at + self.sign_in_grace, self.data_delete_by)
 
     @property
     def verification_uri(self) -> str:
@@ -253,6 +261,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         session_lifetime=timedelta(hours=read.integer("EVENTSTACK_SESSION_HOURS", SESSION_HOURS)),
         sessions_per_attendee=read.integer("EVENTSTACK_SESSIONS_PER_ATTENDEE", SESSIONS_PER_ATTENDEE),
         sign_in_mode=read.sign_in_mode("EVENTSTACK_SIGN_IN_MODE"),
+        sign_in_grace=timedelta(minutes=read.integer("EVENTSTACK_SIGN_IN_GRACE_MINUTES", SIGN_IN_GRACE_MINUTES)),
         allowed_login_digests=read.digests("EVENTSTACK_ALLOWED_LOGIN_DIGESTS"),
         resources=_resources(read),
     )

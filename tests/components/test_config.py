@@ -87,6 +87,8 @@ BAD_VALUES: list[tuple[str, str]] = [
     ("sessionsPerAttendee", "0"),
     ("sessionsPerAttendee", "21"),
     ("signIn", "everyone"),
+    ("signInGraceMinutes", "-1"),
+    ("signInGraceMinutes", "1441"),
     ("allowedGitHubLogins", '["-octocat"]'),
     ("allowedGitHubLogins", '["octo cat"]'),
     ("allowedGitHubLogins", "octocat"),

@@ -226,6 +226,14 @@ def test_the_zip_holds_the_app_and_its_vendored_dependencies(
     assert f"{SITE_PACKAGES}/tinydep-1.0.dist-info/METADATA" in names
 
 
+def test_the_real_source_tree_ships_the_wall_page_files() -> None:
+    # The page, its script, style and icon are read from eventapi/static/ at import time: a
+    # package without them would not start.
+    shipped = {name for name, _ in package.source_files(package.SOURCE_DIR)}
+    for name in ("wall.html", "wall.js", "wall.css", "wall.svg"):
+        assert f"eventapi/static/{name}" in shipped
+
+
 def test_the_zip_leaves_out_tests_caches_and_local_files(
     source_tree: Path, shared_cache: Path, wheelhouse: Path
 ) -> None:

@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 from azure.data.tables import TableServiceClient
 from eventapi.app import create_app
-from eventapi.services import Services, build_services
+from eventapi.services import Services, build_services, utc_now
 from eventapi.settings import load_settings
 from eventapi.storage.tables import TABLES, Tables
 
@@ -116,6 +116,7 @@ def make_api(
     github: GitHubStandIn,
     state_dir: Path,
     clock: Callable[[], datetime] | None = None,
+    tables: Tables | None = None,
     **overrides: str,
 ) -> RunningApi:
     """Settings exactly as dev/local.py builds them (plus overrides), registered with the stand-in, then serve."""
@@ -129,7 +130,7 @@ def make_api(
     github.register(
         OAuthApp(settings.github_client_id, env["EVENTSTACK_GITHUB_CLIENT_SECRET"], settings.github_callback_url)
     )
-    services = build_services(settings, clock) if clock else build_services(settings)
+    services = build_services(settings, clock or utc_now, tables)
     return serve(services, port)
 
 

@@ -300,6 +300,10 @@ def test_openapi_and_docs_are_served_under_api(client: httpx.Client) -> None:
         "/api/lights",
         "/api/me",
         "/api/privacy",
+        "/api/wall",
+        "/api/wall/wall.js",
+        "/api/wall/wall.css",
+        "/api/wall/wall.svg",
     } == paths
     docs = client.get("/api/docs")
     assert docs.status_code == 200 and "/api/openapi.json" in docs.text

@@ -52,10 +52,9 @@ def test_commands_per_attendee_are_limited_and_recover(
     refused = client.post("/api/lights", json=command, headers=bearer(token))
     assert (refused.status_code, refused.json()) == (429, {"error": "too_many_requests"})
     assert refused.headers["retry-after"] == "40"
-    # The refused command was not stored.
-    assert client.get("/api/me", headers=bearer(token)).json()["commands_sent"] == 3
-
     clock.advance(timedelta(seconds=40))
+    # The refused command was not counted as sent.
+    assert client.get("/api/me", headers=bearer(token)).json()["commands_sent"] == 3
     assert client.post("/api/lights", json=command, headers=bearer(token)).status_code == 202
 
 
@@ -148,3 +147,16 @@ def test_attendee_command_quota_holds_across_instances(store: Tables, clock: Fak
         second.take_command(session.session_id, 3)
     with pytest.raises(QuotaExceeded):
         first.take_command(session.session_id, 3)
+
+
+def test_access_and_erasure_count_against_the_attendees_quota_but_are_not_commands(
+    tight_api: RunningApi, github: GitHubStandIn, clock: FakeClock, new_user: Callable[[], User]
+) -> None:
+    client = tight_api.client()
+    token = sign_in(client, github, new_user())
+    answers = [client.get("/api/me", headers=bearer(token)) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert {a.json()["commands_sent"] for a in answers[:3]} == {0}
+    assert client.delete("/api/me", headers=bearer(token)).status_code == 429
+    clock.advance(timedelta(minutes=1))
+    assert client.delete("/api/me", headers=bearer(token)).status_code == 204

@@ -143,7 +143,8 @@ def test_a_session_ends_with_the_event(
         clock.advance(timedelta(minutes=55))
         pair = _refresh(client, pair["refresh_token"]).json()
         clock.advance(timedelta(minutes=6))
-        assert _refresh(client, pair["refresh_token"]).json() == {"error": "invalid_grant"}
+        # Sign-in, refresh included, closes with the event; the session ends with it too.
+        assert _refresh(client, pair["refresh_token"]).json() == {"error": "gone"}
         assert client.get("/api/me", headers=bearer(pair["access_token"])).status_code == 401
     finally:
         running.stop()
@@ -195,7 +196,7 @@ def test_the_browser_step_sends_state_and_pkce_to_github(clocked: RunningApi, gi
     # A state that is not the one handed out is refused, and approves nothing.
     device_key, _ = query["state"].split(".")
     forged = client.get("/api/auth/callback", params={"code": "abc", "state": f"{device_key}.{'A' * 43}"})
-    assert forged.status_code == 400
+    assert forged.status_code == 404
     assert _poll(client, started["device_code"]).json() == {"error": "authorization_pending"}
 
 
@@ -205,7 +206,7 @@ def test_a_user_code_can_start_the_github_step_a_few_times_only(clocked: Running
     statuses = [
         client.get("/api/auth/github", params={"user_code": started["user_code"]}).status_code for _ in range(6)
     ]
-    assert statuses == [303] * 5 + [429]
+    assert statuses == [303] * 5 + [400]
 
 
 def test_the_stand_in_enforces_githubs_ten_sign_ins_per_user_per_hour(
@@ -216,3 +217,17 @@ def test_the_stand_in_enforces_githubs_ten_sign_ins_per_user_per_hour(
     for _ in range(SIGN_INS_PER_USER_PER_HOUR):
         approve(github, start_sign_in(client)["user_code"], user)
     approve(github, start_sign_in(client)["user_code"], user, expected=429)
+
+
+def test_a_renamed_account_starts_a_new_session_and_the_old_one_ends(
+    clocked: RunningApi, github: GitHubStandIn, new_user: Callable[[], User]
+) -> None:
+    client = clocked.client()
+    before = new_user()
+    old = sign_in_pair(client, github, before)
+    renamed = User(before.id, before.login + "-new")
+    new = sign_in_pair(client, github, renamed)
+    old_sub = jwt.decode(old["access_token"], options={"verify_signature": False})["sub"]
+    assert jwt.decode(new["access_token"], options={"verify_signature": False})["sub"] != old_sub
+    assert client.get("/api/me", headers=bearer(old["access_token"])).status_code == 401
+    assert client.get("/api/me", headers=bearer(new["access_token"])).status_code == 200

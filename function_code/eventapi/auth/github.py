@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
-_TIMEOUT = httpx.Timeout(10.0)
+# httpx loads on the first sign-in, not with the app: most requests never talk to GitHub.
+_TIMEOUT_SECONDS = 10.0
 # GitHub logins: 1-39 alphanumerics or single hyphens, not at either end.
 _LOGIN_MAX = 39
 
@@ -53,8 +56,12 @@ class GitHubWebFlow:
 
     def _client(self) -> httpx.Client:
         if self._http is None:
+            import httpx
+
             self._http = httpx.Client(
-                timeout=_TIMEOUT, transport=self._transport, headers={"Accept": "application/json"}
+                timeout=httpx.Timeout(_TIMEOUT_SECONDS),
+                transport=self._transport,
+                headers={"Accept": "application/json"},
             )
         return self._http
 
@@ -74,6 +81,8 @@ class GitHubWebFlow:
 
     def user_for_code(self, code: str, code_verifier: str, redirect_uri: str) -> GitHubUser:
         """Exchange the authorization code and read the user once; GitHub's token goes no further."""
+        import httpx
+
         try:
             response = self._client().post(
                 f"{self._base_url}/login/oauth/access_token",
@@ -96,6 +105,8 @@ class GitHubWebFlow:
         return self._user(access_token)
 
     def _user(self, access_token: str) -> GitHubUser:
+        import httpx
+
         try:
             response = self._client().get(f"{self._api_url}/user", headers={"Authorization": f"Bearer {access_token}"})
             body = response.json() if response.status_code == 200 else None

@@ -12,12 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +49,15 @@ class Signer(Protocol):
 
 def der_to_raw_signature(der: bytes) -> bytes:
     """cryptography signs in DER; JWS ES256 wants the fixed-width R||S form."""
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
     r, s = decode_dss_signature(der)
     return r.to_bytes(_P256_BYTES, "big") + s.to_bytes(_P256_BYTES, "big")
 
 
 def _public_key_from_jwk(x: bytes, y: bytes) -> ec.EllipticCurvePublicKey:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     numbers = ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1())
     return numbers.public_key()
 
@@ -67,13 +68,19 @@ class LocalSigner:
     KEY_FILE = "signing-key.pem"
 
     def __init__(self, state_dir: Path) -> None:
+        from cryptography.hazmat.primitives import serialization
+
         self._key = _load_or_create_key(state_dir / self.KEY_FILE)
         public_der = self._key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         self._kid = hashlib.sha256(public_der).hexdigest()[:32]
+        self._public = {self._kid: self._key.public_key()}
 
     def sign(self, signing_input: bytes) -> tuple[str, bytes]:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         der = self._key.sign(signing_input, ec.ECDSA(hashes.SHA256()))
         return self._kid, der_to_raw_signature(der)
 
@@ -81,13 +88,16 @@ class LocalSigner:
         return self._kid
 
     def public_keys(self) -> dict[str, ec.EllipticCurvePublicKey]:
-        return {self._kid: self._key.public_key()}
+        return dict(self._public)
 
     def refresh_public_keys(self) -> bool:
         return False
 
 
 def _load_or_create_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
@@ -129,11 +139,9 @@ class KeyVaultSigner:
     """
 
     def __init__(self, vault_uri: str, key_name: str, credential: TokenCredential, **client_options: Any) -> None:
-        from azure.keyvault.keys import KeyClient
-
+        self._vault_uri = vault_uri
         self._credential = credential
         self._client_options = client_options
-        self._client = KeyClient(vault_uri, credential, **client_options)
         self._key_name = key_name
         self._first_read = threading.Lock()
         self._lock = threading.Lock()
@@ -141,19 +149,22 @@ class KeyVaultSigner:
         self._state: _VaultKeys | None = None
 
     def _read(self) -> _VaultKeys:
+        # The Key Vault SDK loads with the first token issued or verified, not with the app.
+        from azure.keyvault.keys import KeyClient
         from azure.keyvault.keys.crypto import CryptographyClient
 
-        current = self._client.get_key(self._key_name)
+        client = KeyClient(self._vault_uri, self._credential, **self._client_options)
+        current = client.get_key(self._key_name)
         versions = [
             props
-            for props in self._client.list_properties_of_key_versions(self._key_name)
+            for props in client.list_properties_of_key_versions(self._key_name)
             if props.enabled and props.version and props.created_on
         ]
         versions.sort(key=lambda props: props.created_on or datetime.min.replace(tzinfo=UTC), reverse=True)
         keys: dict[str, ec.EllipticCurvePublicKey] = {}
         wanted = [current.properties.version] + [p.version for p in versions if p.version != current.properties.version]
         for version in wanted[:_PUBLISHED_VERSIONS]:
-            key = current if version == current.properties.version else self._client.get_key(self._key_name, version)
+            key = current if version == current.properties.version else client.get_key(self._key_name, version)
             # JsonWebKey sets its fields dynamically; the typed stubs do not list them.
             x, y = vars(key.key).get("x"), vars(key.key).get("y")
             if isinstance(x, bytes) and isinstance(y, bytes) and version:

@@ -7,14 +7,15 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from eventapi import pages
 from eventapi.auth.codes import normalize_user_code
 from eventapi.auth.sign_in import BrowserOutcome, GrantError, TokenPair
 from eventapi.deps import ClientIpDep, ServicesDep
-from eventapi.models import DeviceCodeResponse, GrantProblem, Problem, TokenRequest, TokenResponse
-from eventapi.quotas import GITHUB_SIGN_INS, ip_subject
+from eventapi.models import DeviceCodeResponse, JsonWebKey, JsonWebKeySet, TokenRequest, TokenResponse
+from eventapi.openapi_errors import EVENT_PHASE, EVERY_REQUEST, IGNORED_BODY, JSON_BODY, STORAGE, error_responses
+from eventapi.quotas import github_sign_ins_subject, ip_subject
 
 router = APIRouter(tags=["sign-in"])
 UNKNOWN_CODE = "That code is unknown or has expired. Check it, or start again on your device."
@@ -31,11 +32,11 @@ OUTCOMES: dict[BrowserOutcome, tuple[str, str, int]] = {
     ),
     BrowserOutcome.CANCELLED: ("Sign-in cancelled", "GitHub reported that the sign-in was not approved.", 400),
     BrowserOutcome.EXPIRED: ("Sign-in expired", "This sign-in is over or was used already: start again.", 400),
-    BrowserOutcome.UNKNOWN: ("Unknown sign-in", "This sign-in is unknown or has expired: start again.", 400),
+    BrowserOutcome.UNKNOWN: ("Unknown sign-in", "This sign-in is unknown or has expired: start again.", 404),
     BrowserOutcome.USED_UP: (
         "Code used too often",
         "This code was tried too many times: start a new sign-in on your device.",
-        429,
+        400,
     ),
 }
 
@@ -63,7 +64,35 @@ def _take_browser_quota(deps: ServicesDep, ip: str) -> None:
     )
 
 
-@router.post("/auth/device", responses={429: {"model": Problem}, 503: {"model": Problem}})
+# The browser step's pages are for people: HTML, each with a fixed text.
+def _page(description: str, title: str = "Sign in to the light wall") -> dict[str, object]:
+    example = f'<!doctype html>\n<html lang="en"><head><title>{title}</title></head>...'
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}, "example": example}}}
+
+
+_BROWSER_ERRORS = error_responses(
+    *EVERY_REQUEST,
+    *EVENT_PHASE,
+    *STORAGE,
+    422,
+    descriptions={
+        429: "Too many sign-ins from this address, or to GitHub from the whole app, this minute; see Retry-After.",
+        422: "A query parameter that cannot be a user code, GitHub code or state.",
+    },
+)
+GRANT_ERRORS = ("authorization_pending", "slow_down", "access_denied", "expired_token", "invalid_grant")
+
+
+@router.post(
+    "/auth/device",
+    responses=error_responses(
+        *EVERY_REQUEST,
+        *EVENT_PHASE,
+        *IGNORED_BODY,
+        *STORAGE,
+        descriptions={429: "Too many sign-ins started from this address this minute; retry after Retry-After."},
+    ),
+)
 def start_sign_in(deps: ServicesDep, ip: ClientIpDep) -> DeviceCodeResponse:
     """Start a sign-in (RFC 8628): show user_code and open verification_uri, then poll /api/auth/token."""
     _take_address_quota(deps, ip)
@@ -82,7 +111,18 @@ def start_sign_in(deps: ServicesDep, ip: ClientIpDep) -> DeviceCodeResponse:
 @router.post(
     "/auth/token",
     response_model=TokenResponse,
-    responses={400: {"model": GrantProblem}, 422: {"model": Problem}, 503: {"model": Problem}},
+    responses=error_responses(
+        *EVERY_REQUEST,
+        *EVENT_PHASE,
+        *JSON_BODY,
+        *STORAGE,
+        descriptions={
+            400: "The body is not JSON, or the grant is refused (RFC 8628 section 3.5, RFC 6749 section 5.2): "
+            "`authorization_pending` (poll again after `interval`), `slow_down` (add 5 s to it), `access_denied`, "
+            "`expired_token` (start again), `invalid_grant` (unknown or used code, spent or revoked refresh token).",
+        },
+        codes={400: ("bad_request", *GRANT_ERRORS)},
+    ),
 )
 def token(body: TokenRequest, deps: ServicesDep) -> TokenResponse | JSONResponse:
     """Redeem an approved device code, or rotate a refresh token, for a new token pair.
@@ -102,7 +142,15 @@ def token(body: TokenRequest, deps: ServicesDep) -> TokenResponse | JSONResponse
     )
 
 
-@router.get("/auth/verify", response_class=HTMLResponse, responses={429: {"model": Problem}})
+@router.get(
+    "/auth/verify",
+    response_class=HTMLResponse,
+    responses={
+        200: _page("The form for the code, or the code with what approving it does and a link on to GitHub."),
+        404: _page("The code is unknown or has expired (the form again)."),
+        **_BROWSER_ERRORS,
+    },
+)
 def verification_page(deps: ServicesDep, ip: ClientIpDep, user_code: Annotated[str, _USER_CODE] = "") -> HTMLResponse:
     """The attendee's browser step: enter the code, see what is being authorised, continue to GitHub."""
     _take_browser_quota(deps, ip)
@@ -114,22 +162,44 @@ def verification_page(deps: ServicesDep, ip: ClientIpDep, user_code: Annotated[s
     return pages.confirm(canonical, f"/api/auth/github?user_code={quote(canonical)}")
 
 
-@router.get("/auth/github", response_model=None, responses={303: {"description": "to GitHub"}, 429: {"model": Problem}})
-def to_github(
-    deps: ServicesDep, ip: ClientIpDep, user_code: Annotated[str, _USER_CODE] = ""
-) -> RedirectResponse | HTMLResponse:
+@router.get(
+    "/auth/github",
+    response_model=None,
+    response_class=HTMLResponse,
+    status_code=303,
+    responses={
+        303: {
+            **_page("On to GitHub's consent page (state and PKCE in the query).", "On to GitHub"),
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        },
+        400: _page("The code was tried too often: start a new sign-in."),
+        404: _page("The code is unknown or has expired."),
+        **_BROWSER_ERRORS,
+    },
+)
+def to_github(deps: ServicesDep, ip: ClientIpDep, user_code: Annotated[str, _USER_CODE] = "") -> HTMLResponse:
     """Send the browser to GitHub's consent page (state and PKCE), within the app's GitHub budget."""
     _take_browser_quota(deps, ip)
     # GitHub allows an OAuth app 2,000 token requests an hour: the whole app stays under it.
-    deps.quotas.take(GITHUB_SIGN_INS, deps.settings.sign_ins_per_minute)
+    deps.quotas.take(github_sign_ins_subject(deps.settings.github_client_id), deps.settings.sign_ins_per_minute)
     started = deps.sign_in.begin_browser_step(user_code)
     if isinstance(started, BrowserOutcome):
         title, message, status = OUTCOMES[started]
         return pages.outcome(title, message, status)
-    return RedirectResponse(started, status_code=303)
+    return pages.onward(started)
 
 
-@router.get("/auth/callback", response_class=HTMLResponse)
+@router.get(
+    "/auth/callback",
+    response_class=HTMLResponse,
+    responses={
+        200: _page("Signed in: the device can redeem its code now.", "Signed in"),
+        400: _page("The sign-in was cancelled or has expired."),
+        404: _page("The sign-in is unknown."),
+        403: _page("The GitHub account is not on the attendee list; nothing was stored."),
+        **_BROWSER_ERRORS,
+    },
+)
 def github_callback(
     deps: ServicesDep,
     state: Annotated[str, Query(max_length=200, pattern=r"^[A-Za-z0-9_.-]+$")],
@@ -145,21 +215,20 @@ def _b64url_int(value: int) -> str:
     return base64.urlsafe_b64encode(value.to_bytes(32, "big")).rstrip(b"=").decode("ascii")
 
 
-@router.get("/.well-known/jwks.json")
-def jwks(deps: ServicesDep) -> dict[str, list[dict[str, str]]]:
+@router.get("/.well-known/jwks.json", responses=error_responses(*EVERY_REQUEST))
+def jwks(deps: ServicesDep) -> JsonWebKeySet:
     """The public keys that verify this API's tokens (current and previous key versions)."""
-    keys = []
-    for kid, key in deps.signer.public_keys().items():
-        numbers = key.public_numbers()
-        keys.append(
-            {
-                "kty": "EC",
-                "crv": "P-256",
-                "kid": kid,
-                "use": "sig",
-                "alg": "ES256",
-                "x": _b64url_int(numbers.x),
-                "y": _b64url_int(numbers.y),
-            }
-        )
-    return {"keys": keys}
+    return JsonWebKeySet(
+        keys=[
+            JsonWebKey(
+                kty="EC",
+                crv="P-256",
+                kid=kid,
+                use="sig",
+                alg="ES256",
+                x=_b64url_int(key.public_numbers().x),
+                y=_b64url_int(key.public_numbers().y),
+            )
+            for kid, key in deps.signer.public_keys().items()
+        ]
+    )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from eventapi.deps import ServicesDep, SessionDep
-from eventapi.models import Accepted, LightCommand, Pattern, Problem, Wall, WallEntry
+from eventapi.models import Accepted, LightCommand, Pattern, Wall, WallEntry
+from eventapi.openapi_errors import EVENT_PHASE, EVERY_REQUEST, JSON_BODY, SIGNED_IN, STORAGE, error_responses
 from eventapi.settings import WALL_SIZE
 
 router = APIRouter(tags=["lights"])
@@ -14,7 +15,13 @@ router = APIRouter(tags=["lights"])
 @router.post(
     "/lights",
     status_code=202,
-    responses={401: {"model": Problem}, 422: {"model": Problem}, 429: {"model": Problem}},
+    responses=error_responses(
+        *EVERY_REQUEST,
+        *EVENT_PHASE,
+        *JSON_BODY,
+        *SIGNED_IN,
+        descriptions={429: "The attendee's per-minute command quota is spent, or the instance is full."},
+    ),
 )
 def send_light(command: LightCommand, session: SessionDep, deps: ServicesDep) -> Accepted:
     """Queue a command for the wall (counts against the attendee's per-minute quota, all devices together)."""
@@ -25,7 +32,7 @@ def send_light(command: LightCommand, session: SessionDep, deps: ServicesDep) ->
     return Accepted(id=light_id)
 
 
-@router.get("/lights")
+@router.get("/lights", responses=error_responses(*EVERY_REQUEST, *EVENT_PHASE, *STORAGE))
 def wall(deps: ServicesDep) -> Wall:
     """The most recent commands, newest first: pattern, color and time, never who sent them."""
     lights = deps.lights.recent(deps.clock(), WALL_SIZE)

@@ -6,12 +6,13 @@ from fastapi import APIRouter
 
 from eventapi.deps import ServicesDep
 from eventapi.models import Privacy
+from eventapi.openapi_errors import EVERY_REQUEST, error_responses
 from eventapi.settings import SignInMode
 
 router = APIRouter(tags=["privacy"])
 
 
-@router.get("/privacy")
+@router.get("/privacy", responses=error_responses(*EVERY_REQUEST))
 def privacy(deps: ServicesDep) -> Privacy:
     """The privacy notice."""
     settings = deps.settings

@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-
-from azure.data.tables import TableEntity
+from typing import TYPE_CHECKING
 
 from eventapi.storage.tables import DEVICE_CODES, WRITTEN_AT, Tables, etag_of
+
+if TYPE_CHECKING:
+    from azure.data.tables import TableEntity
 
 _DEVICE_ROW = "device"
 _USER_ROW = "user"

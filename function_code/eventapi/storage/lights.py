@@ -9,10 +9,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from azure.data.tables import TableEntity
+from typing import TYPE_CHECKING
 
 from eventapi.storage.tables import LIGHTS, WRITTEN_AT, Tables
+
+if TYPE_CHECKING:
+    from azure.data.tables import TableEntity
 
 # The wall reads one or two partitions, newest first.
 _BUCKET_FORMAT = "wall-%Y%m%d%H"

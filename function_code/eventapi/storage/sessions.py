@@ -14,10 +14,12 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
-
-from azure.data.tables import TableEntity
+from typing import TYPE_CHECKING
 
 from eventapi.storage.tables import ATTENDEES, SESSIONS, WRITTEN_AT, Conflict, Tables, etag_of
+
+if TYPE_CHECKING:
+    from azure.data.tables import TableEntity
 
 SESSION_ROW = "session"
 ATTENDEE_ROW = "attendee"
@@ -197,6 +199,10 @@ class SessionStore:
             except Conflict:
                 self.revoke(session.session_id)
                 continue
+            if index is not None:
+                # The session it pointed at is over (expired, or the account's login changed):
+                # one attendee never holds two sessions, so neither two quotas.
+                self.revoke(str(index["session"]))
             return self._remember(replace(session, etag=etag))
         raise Conflict("sign-in raced too often")
 
@@ -239,8 +245,11 @@ class SessionStore:
 
     # Commands ------------------------------------------------------------------------------
 
-    def take_command(self, session_id: str, window: int, per_minute: int) -> bool:
-        """Count one command in `window` on the session row; False when the window is full.
+    def take_command(self, session_id: str, window: int, per_minute: int, *, command: bool = True) -> bool:
+        """Count one request in `window` on the session row; False when the window is full.
+
+        `command` requests (POST /api/lights) also count in the attendee's running total; access and
+        erasure requests count against the same per-minute quota without being commands.
 
         One conditional write when this instance knows the row's ETag: it fails if another
         instance counted meanwhile (then re-read and retry) or if the session is gone (SessionGone).
@@ -252,7 +261,7 @@ class SessionStore:
             count = session.count if session.window == window else 0
             if count >= per_minute:
                 return False
-            updated = replace(session, window=window, count=count + 1, commands=session.commands + 1)
+            updated = replace(session, window=window, count=count + 1, commands=session.commands + int(command))
             try:
                 etag = self._tables.replace(SESSIONS, _session_entity(updated), session.etag)
             except Conflict:

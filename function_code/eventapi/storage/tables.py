@@ -7,21 +7,17 @@ Filters are always parameterized and written with spaces around every token, e.g
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from azure.core import MatchConditions
-from azure.core.exceptions import (
-    AzureError,
-    ResourceExistsError,
-    ResourceModifiedError,
-    ResourceNotFoundError,
-)
-from azure.data.tables import TableClient, TableEntity, TableServiceClient, TableTransactionError, UpdateMode
-
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
+    from azure.data.tables import TableClient, TableEntity, TableServiceClient
+
+# The SDK (azure.data.tables, azure.core) loads on the first storage call, not with the app:
+# health, the privacy notice and the sign-in pages answer a cold instance without it.
 
 ATTENDEES = "attendees"
 SESSIONS = "sessions"
@@ -51,6 +47,14 @@ def translate_errors(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from azure.core.exceptions import (
+            AzureError,
+            ResourceExistsError,
+            ResourceModifiedError,
+            ResourceNotFoundError,
+        )
+        from azure.data.tables import TableTransactionError
+
         try:
             return func(*args, **kwargs)
         except Conflict:
@@ -71,26 +75,48 @@ def etag_of(row: TableEntity) -> str:
 class Tables:
     """The app's tables: point reads, partition queries and conditional writes, nothing wider."""
 
-    def __init__(self, service: TableServiceClient) -> None:
-        self._service = service
-        self._clients: dict[str, TableClient] = {name: service.get_table_client(name) for name in TABLES}
+    def __init__(self, connect: Callable[[], TableServiceClient]) -> None:
+        self._connect = connect
+        self._service: TableServiceClient | None = None
+        self._table_clients: dict[str, TableClient] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def for_azure(cls, table_endpoint: str, credential: TokenCredential, **options: Any) -> Tables:
         """Identity-based access; the infrastructure has created the tables."""
-        return cls(TableServiceClient(endpoint=table_endpoint, credential=credential, **options))
+
+        def connect() -> TableServiceClient:
+            from azure.data.tables import TableServiceClient
+
+            return TableServiceClient(endpoint=table_endpoint, credential=credential, **options)
+
+        return cls(connect)
 
     @classmethod
     def for_azurite(cls, connection_string: str, **options: Any) -> Tables:
         """The emulator; creates the tables the infrastructure makes in Azure."""
-        tables = cls(TableServiceClient.from_connection_string(connection_string, **options))
+        from azure.data.tables import TableServiceClient
+
+        service = TableServiceClient.from_connection_string(connection_string, **options)
         for name in TABLES:
-            tables._service.create_table_if_not_exists(name)
-        return tables
+            service.create_table_if_not_exists(name)
+        return cls(lambda: service)
+
+    @property
+    def _clients(self) -> dict[str, TableClient]:
+        if not self._table_clients:
+            with self._lock:
+                if not self._table_clients:
+                    service = self._connect()
+                    self._service = service
+                    self._table_clients.update({name: service.get_table_client(name) for name in TABLES})
+        return self._table_clients
 
     @translate_errors
     def get(self, table: str, partition: str, row: str) -> TableEntity | None:
         """One row by its keys, or None."""
+        from azure.core.exceptions import ResourceNotFoundError
+
         try:
             return self._clients[table].get_entity(partition, row)
         except ResourceNotFoundError:
@@ -127,11 +153,16 @@ class Tables:
     @translate_errors
     def upsert(self, table: str, entity: Entity) -> None:
         """Insert or merge a row, unconditionally."""
+        from azure.data.tables import UpdateMode
+
         self._clients[table].upsert_entity(entity, mode=UpdateMode.MERGE)
 
     @translate_errors
     def replace(self, table: str, entity: Entity, etag: str) -> str:
         """Replace a row only if it still has `etag` (Conflict otherwise, also when it was deleted)."""
+        from azure.core import MatchConditions
+        from azure.data.tables import UpdateMode
+
         result = self._clients[table].update_entity(
             entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
         )
@@ -140,6 +171,8 @@ class Tables:
     @translate_errors
     def delete(self, table: str, partition: str, row: str, etag: str | None = None) -> None:
         """Delete a row; with `etag`, only if unchanged (Conflict otherwise). A missing row is deleted."""
+        from azure.core import MatchConditions
+
         client = self._clients[table]
         if etag is None:
             client.delete_entity(partition, row)
