@@ -305,6 +305,8 @@ def main() -> None:
                 str(api_port),
                 "--no-proxy-headers",
                 "--no-server-header",
+                # Request lines carry user codes and GitHub's one-time codes in their queries.
+                "--no-access-log",
             ],
             cwd=ROOT,
             env=api_env,

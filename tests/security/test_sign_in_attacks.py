@@ -1,4 +1,4 @@
-"""Our own device flow on GitHub's web flow: pacing, refresh rotation and reuse detection, the browser step."""
+"""Attacks on the sign-in: pacing, refresh-token theft and reuse, device-code phishing, GitHub's limits."""
 
 from __future__ import annotations
 
