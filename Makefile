@@ -6,6 +6,7 @@
 #   make bench     benchmarks (ratios measured in one run)
 #   make browser   Debian's headless chromium + chromium-driver for the light-wall test (apt-get, once)
 #   make diagram   regenerate the architecture diagram (docs/architecture.mmd, README)
+#   make teardown-report  what outlives `pulumi destroy`, for how long, and what ends it sooner
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -17,7 +18,7 @@ VENDOR_STAMP := build/package/.vendored
 # Headless Chromium and its WebDriver for the light-wall browser test (Debian packages; CI runs as root).
 BROWSER_STAMP := build/.browser-installed
 
-.PHONY: install lint typecheck test unit security preview local bench clean browser diagram
+.PHONY: install lint typecheck test unit security preview local bench clean browser diagram teardown-report
 
 $(PY_STAMP): requirements.txt requirements-dev.txt function_code/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -75,3 +76,7 @@ browser: $(BROWSER_STAMP)
 # The architecture diagram (docs/architecture.mmd and the README's copy), from a mocked run.
 diagram: $(PY_STAMP) $(VENDOR_STAMP)
 	$(PY) -m dev.diagram
+
+# Offline, from the program itself under mocks: exits 1 if the program keeps something it does not list.
+teardown-report: $(PY_STAMP) $(VENDOR_STAMP)
+	$(PY) -m dev.teardown_report $(ARGS)

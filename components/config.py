@@ -145,6 +145,7 @@ CONFIG_KEYS: tuple[str, ...] = (
     "deployFromCidrs",
     "zoneRedundant",
     "alwaysReadyInstances",
+    "sealed",
 )
 
 # --- the edge and availability --------------------------------------------------------------
@@ -258,6 +259,8 @@ class StackConfig:
     allowed_github_logins: tuple[str, ...] = field(default=(), repr=False)
     sign_in_grace_minutes: int = 0
     """Lower-cased logins allowed in (a Pulumi secret); the app only ever gets their HMACs."""
+    sealed: bool = False
+    """After the event: the storage key's and the pepper's grants are withdrawn (README, "After the event")."""
 
     @property
     def data_delete_by(self) -> datetime:
@@ -300,6 +303,14 @@ def _choice(values: Mapping[str, str | None], key: str, choices: tuple[str, ...]
     if raw not in choices:
         raise ConfigError(key, raw, "one of " + ", ".join(sorted(choices)))
     return raw
+
+
+def _flag(values: Mapping[str, str | None], key: str) -> bool:
+    raw = _require(values, key)
+    # The CLI hands booleans to the program as the strings `true` and `false`.
+    if raw not in ("true", "false"):
+        raise ConfigError(key, raw, "true or false")
+    return raw == "true"
 
 
 def _timestamp(values: Mapping[str, str | None], key: str) -> datetime:
@@ -529,6 +540,7 @@ def parse_config(
         ),
         alert_waf_blocks_per_5_minutes=_int(values, "alertWafBlocksPer5Minutes", ALERT_WAF_BLOCKS_PER_5_MINUTES),
         budget_amount=_int(values, "budgetAmount", BUDGET_AMOUNT),
+        sealed=_flag(values, "sealed"),
     )
 
 

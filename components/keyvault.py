@@ -17,6 +17,7 @@ import pulumi_random as random
 from pulumi_azure_native import authorization, keyvault
 
 from components.identity import grant
+from components.lifecycle import KeyExpiries, rotated_version_expiry_days
 from components.monitoring import Monitoring
 from components.network import Network
 from components.pseudonyms import login_digests
@@ -32,9 +33,6 @@ SIGNING_KEY_CURVE = "P-256"  # ES256 (RFC 7518 3.4)
 SIGNING_KEY_OPS: tuple[str, ...] = ("sign", "verify")
 STORAGE_KEY_SIZE = 3072  # RSA below 3072 bits falls short of 128-bit security (NIST SP 800-57)
 STORAGE_KEY_OPS: tuple[str, ...] = ("wrapKey", "unwrapKey")
-# A rotated-out version stays valid this long after its successor appears. Key Vault requires
-# an expiry of at least 28 days and a rotation at least 7 days before expiry.
-SIGNING_KEY_GRACE_DAYS = 28
 # 64 letters and digits: about 380 bits, far beyond what a guess at an HMAC key could reach.
 PEPPER_LENGTH = 64
 PRIVATE_LINK_GROUP = "vault"
@@ -46,10 +44,14 @@ def key_type(family: Literal["EC", "RSA"], sku: Literal["standard", "premium"]) 
 
 
 def signing_key_rotation(rotation_days: int) -> keyvault.RotationPolicyArgs:
-    """Rotate the signing key every `rotation_days`; each version expires a grace period later."""
+    """Rotate the signing key every `rotation_days`; each new version expires as soon as Key Vault allows.
+
+    Only signing needs an unexpired version, and the app signs with the newest one; tokens are
+    verified locally with the public keys, so an expired previous version still verifies.
+    """
     return keyvault.RotationPolicyArgs(
         attributes=keyvault.KeyRotationPolicyAttributesArgs(
-            expiry_time=f"P{rotation_days + SIGNING_KEY_GRACE_DAYS}D",
+            expiry_time=f"P{rotated_version_expiry_days(rotation_days)}D",
         ),
         lifetime_actions=[
             keyvault.LifetimeActionArgs(
@@ -82,6 +84,10 @@ class KeyVaultArgs:
     """Receives the vault's audit logs."""
     tags: Mapping[str, str]
     """Tags for every taggable resource."""
+    expiries: KeyExpiries
+    """When each key and secret expires (tied to the data-delete-by time)."""
+    sealed: bool
+    """True withdraws the app's grant on the pepper: it can pseudonymise nobody any more."""
     github_client_secret: str = field(default="", repr=False)
     """The GitHub OAuth app's client secret (from secret config); stored here, read by the app only."""
     allowed_github_logins: tuple[str, ...] = field(default=(), repr=False)
@@ -144,7 +150,7 @@ class KeyVault(pulumi.ComponentResource):
                 kty=key_type("EC", args.sku),
                 curve_name=SIGNING_KEY_CURVE,
                 key_ops=list(SIGNING_KEY_OPS),
-                attributes=keyvault.KeyAttributesArgs(enabled=True),
+                attributes=keyvault.KeyAttributesArgs(enabled=True, expires=args.expiries.signing_key),
                 # Editing a key never makes a new version: the policy is what rotates it.
                 rotation_policy=signing_key_rotation(args.signing_key_rotation_days),
             ),
@@ -160,7 +166,7 @@ class KeyVault(pulumi.ComponentResource):
                 kty=key_type("RSA", args.sku),
                 key_size=STORAGE_KEY_SIZE,
                 key_ops=list(STORAGE_KEY_OPS),
-                attributes=keyvault.KeyAttributesArgs(enabled=True),
+                attributes=keyvault.KeyAttributesArgs(enabled=True, expires=args.expiries.storage_key),
             ),
             tags=tags,
             opts=retained,
@@ -182,7 +188,7 @@ class KeyVault(pulumi.ComponentResource):
                 # Marked secret here too, so no engine or mock can ever store it in plain text.
                 value=pulumi.Output.secret(pepper.result),
                 content_type="text/plain",
-                attributes=keyvault.SecretAttributesArgs(enabled=True),
+                attributes=keyvault.SecretAttributesArgs(enabled=True, expires=args.expiries.pepper),
             ),
             tags=tags,
             # Like keys, secrets are deleted through the unreachable data plane.
@@ -198,7 +204,7 @@ class KeyVault(pulumi.ComponentResource):
             properties=keyvault.SecretPropertiesArgs(
                 value=pulumi.Output.secret(args.github_client_secret),
                 content_type="text/plain",
-                attributes=keyvault.SecretAttributesArgs(enabled=True),
+                attributes=keyvault.SecretAttributesArgs(enabled=True, expires=args.expiries.github_client_secret),
             ),
             tags=tags,
             opts=retained,
@@ -220,14 +226,17 @@ class KeyVault(pulumi.ComponentResource):
             parent=self,
             subscription_id=client.subscription_id,
         )
-        grant(
-            f"{name}-app-reads-pepper",
-            "Key Vault Secrets User",
-            scope=pepper_secret.id,
-            principal_id=args.app_principal_id,
-            parent=self,
-            subscription_id=client.subscription_id,
-        )
+        # Sealing: without this grant the app can read the pepper no more (ARM cannot disable a
+        # secret; the vault's data plane, which could, is closed). `sealed: false` grants it again.
+        if not args.sealed:
+            grant(
+                f"{name}-app-reads-pepper",
+                "Key Vault Secrets User",
+                scope=pepper_secret.id,
+                principal_id=args.app_principal_id,
+                parent=self,
+                subscription_id=client.subscription_id,
+            )
 
         args.network.private_endpoint(f"{name}-pe", vault.id, PRIVATE_LINK_GROUP, parent=self)
         args.monitoring.diagnostics(f"{name}-diagnostics", vault.id, parent=self)

@@ -11,6 +11,7 @@ from components.edge import Edge, EdgeArgs, waf_policy_name
 from components.function_app import EdgeAccess, FunctionApp, FunctionAppArgs, default_host_name, function_app_name
 from components.identity import Identities, IdentitiesArgs
 from components.keyvault import KeyVault, KeyVaultArgs
+from components.lifecycle import KeyExpiries
 from components.monitoring import Monitoring, MonitoringArgs
 from components.naming import StackNames, stack_tags
 from components.network import Network, NetworkArgs
@@ -97,6 +98,8 @@ class EventStack(pulumi.ComponentResource):
                 network=self.network,
                 monitoring=self.monitoring,
                 tags=tags,
+                expiries=KeyExpiries.from_config(config),
+                sealed=config.sealed,
                 github_client_secret=config.github_client_secret,
                 allowed_github_logins=config.allowed_github_logins,
             ),
@@ -122,6 +125,7 @@ class EventStack(pulumi.ComponentResource):
                 network=self.network,
                 monitoring=self.monitoring,
                 tags=tags,
+                sealed=config.sealed,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -141,6 +141,8 @@ class StorageArgs:
     """Receives the account's metrics and the services' logs."""
     tags: Mapping[str, str]
     """Tags for every taggable resource."""
+    sealed: bool
+    """True withdraws the storage service's grant on its key: every data request then gets 403."""
 
 
 class Storage(pulumi.ComponentResource):
@@ -160,13 +162,21 @@ class Storage(pulumi.ComponentResource):
 
         # The account is created with the customer-managed key already in place, so the
         # storage service must be allowed to use the key before the account exists.
-        key_grant = grant(
-            f"{name}-encryption-uses-key",
-            "Key Vault Crypto Service Encryption User",
-            scope=args.encryption_key_id,
-            principal_id=args.encryption_principal_id,
-            parent=self,
-            subscription_id=client.subscription_id,
+        # Sealing withdraws the grant: with its key unreachable the account answers every data
+        # request with 403 until `sealed: false` grants it again (reversible, not crypto-shredding).
+        key_grants = (
+            []
+            if args.sealed
+            else [
+                grant(
+                    f"{name}-encryption-uses-key",
+                    "Key Vault Crypto Service Encryption User",
+                    scope=args.encryption_key_id,
+                    principal_id=args.encryption_principal_id,
+                    parent=self,
+                    subscription_id=client.subscription_id,
+                )
+            ]
         )
 
         account = storage.StorageAccount(
@@ -199,7 +209,7 @@ class Storage(pulumi.ComponentResource):
             ),
             encryption=_account_encryption(args.key_vault_uri, args.encryption_key_name, args.encryption_identity_id),
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[key_grant]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=key_grants),
         )
 
         storage.BlobServiceProperties(

@@ -60,6 +60,7 @@ SECURITY_KEYS: frozenset[str] = frozenset(
         "keySize",
         "timeAfterCreate",
         "expiryTime",
+        "expires",
         # identity and access
         "roleDefinitionId",
         "scope",

@@ -2,7 +2,7 @@
 
 One module per concern, the way `components/` is split: `storage`, `keyvault`, `function_app`,
 `access`, `location`, `tags`, `network`, `monitoring`, `private_endpoints`, `edge`, `availability`,
-`operator` (alerts and the budget).
+`operator` (alerts and the budget), `lifecycle` (keys and secrets expire with the data).
 Each holds its bounds, its checks and the policies built from them; `props` reads a resource's inputs, `links` ties the
 stack's resources to each other, `assembly` turns checks into mandatory policies. The bounds and
 the region list live here, not in the program: a guard that read its limits from what it guards
@@ -28,6 +28,7 @@ from . import (
     edge,
     function_app,
     keyvault,
+    lifecycle,
     location,
     monitoring,
     network,
@@ -50,6 +51,7 @@ RESOURCE_POLICIES: list[ResourceValidationPolicy] = [
     *monitoring.RESOURCE_POLICIES,
     *edge.RESOURCE_POLICIES,
     *availability.RESOURCE_POLICIES,
+    *lifecycle.LIFECYCLE_POLICIES,
 ]
 STACK_POLICIES: list[StackValidationPolicy] = [
     *function_app.STACK_POLICIES,

@@ -131,6 +131,8 @@ BAD_VALUES: list[tuple[str, str]] = [
     ("alwaysReadyInstances", "1"),  # zone-redundant needs two
     ("alwaysReadyInstances", "-1"),
     ("alwaysReadyInstances", "21"),
+    ("sealed", "yes"),
+    ("sealed", "True"),
 ]
 
 

@@ -261,6 +261,7 @@ def _storage_args(account_name: str, network: Network, monitoring: Monitoring) -
         network=network,
         monitoring=monitoring,
         tags={"event": "test"},
+        sealed=False,
     )
 
 

@@ -24,6 +24,7 @@ from tests.policy.policy_args import (
     violations,
 )
 from tests.policy.stack_mutations import STACK_CASES, StackCase
+from tests.policy.test_lifecycle_policies import CASES as LIFECYCLE_CASES
 
 POLICIES_BY_NAME: dict[str, Policy] = {policy.name: policy for policy in POLICIES}
 RESOURCE_POLICIES_BY_NAME: dict[str, ResourceValidationPolicy] = {policy.name: policy for policy in RESOURCE_POLICIES}
@@ -49,7 +50,8 @@ def test_the_pack_has_both_kinds_of_policy_and_nothing_else() -> None:
 
 
 def test_every_policy_has_a_mutation_case() -> None:
-    resource_cases = {case.policy for case in CASES}
+    # The lifecycle rules keep their mutations beside their own tests.
+    resource_cases = {case.policy for case in CASES} | {case.policy for case in LIFECYCLE_CASES}
     stack_cases = {case.policy for case in STACK_CASES}
     assert sorted(resource_cases) == sorted(RESOURCE_POLICIES_BY_NAME), "per-resource rules vs mutations.py"
     assert sorted(stack_cases) == sorted(STACK_POLICIES_BY_NAME), "stack rules vs stack_mutations.py"
