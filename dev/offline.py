@@ -12,10 +12,10 @@ import json
 import runpy
 import sys
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pulumi
 import yaml
@@ -469,6 +469,17 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, root: P
         else:
             values[full_key] = value
     return _config_strings({k: v for k, v in values.items() if v is not None})
+
+
+def config_overrides(items: Sequence[str], error: Callable[[str], NoReturn]) -> dict[str, str]:
+    """`--set KEY=VALUE` arguments as config overrides; `error` reports a malformed one."""
+    overrides: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            error(f"--set expects KEY=VALUE, got {item!r}")
+        overrides[key] = value
+    return overrides
 
 
 def reset_runtime() -> None:

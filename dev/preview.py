@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 
 from components.config import ConfigError
-from dev.offline import ProgramRun, RegisteredResource, run_program
+from dev.offline import ProgramRun, RegisteredResource, config_overrides, run_program
 
 # Input names (the last part of a path) a security reviewer wants to see at a glance.
 SECURITY_KEYS: frozenset[str] = frozenset(
@@ -235,14 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         help="override one config value for this run, like `pulumi config set` would",
     )
     args = parser.parse_args(argv)
-    overrides: dict[str, str] = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"--set expects KEY=VALUE, got {item!r}")
-        overrides[key] = value
     try:
-        run = run_program(args.stack, overrides)
+        run = run_program(args.stack, config_overrides(args.set, parser.error))
     except (ConfigError, pulumi.RunError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -24,7 +24,7 @@ from typing import Any
 import pulumi
 
 from components.config import ConfigError
-from dev.offline import ProgramRun, RegisteredResource, run_program
+from dev.offline import ProgramRun, RegisteredResource, config_overrides, run_program
 
 VAULT = "azure-native:keyvault:Vault"
 KEY = "azure-native:keyvault:Key"
@@ -349,14 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override one config value for this run"
     )
     args = parser.parse_args(argv)
-    overrides: dict[str, str] = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"--set expects KEY=VALUE, got {item!r}")
-        overrides[key] = value
     try:
-        run = run_program(args.stack, overrides)
+        run = run_program(args.stack, config_overrides(args.set, parser.error))
     except (ConfigError, pulumi.RunError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -25,10 +25,11 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
+from .tags import TAG_DATA_DELETE_BY, parse_delete_by
+
 KEY = "azure-native:keyvault:Key"
 SECRET = "azure-native:keyvault:Secret"  # noqa: S105 - a type token, not a credential
 VAULT_ITEMS: frozenset[str] = frozenset({KEY, SECRET})
-TAG_DATA_DELETE_BY = "data-delete-by"
 # How far past the data-delete-by time an expiry may lie: one day, the blob lifecycle rule's step.
 MAX_EXPIRY_MARGIN = timedelta(days=1)
 # Key Vault's bounds on a rotation policy: a version lives at least 28 days, and is rotated at
@@ -59,16 +60,7 @@ def _get(props: Any, path: str) -> Any:
 
 def _delete_by(props: Mapping[str, Any]) -> datetime | None:
     tags = props.get("tags")
-    value = tags.get(TAG_DATA_DELETE_BY) if isinstance(tags, Mapping) else None
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None or parsed.utcoffset() != timedelta(0):
-        return None
-    return parsed
+    return parse_delete_by(tags.get(TAG_DATA_DELETE_BY) if isinstance(tags, Mapping) else None)
 
 
 def _days(duration: Any) -> int | None:

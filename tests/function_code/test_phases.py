@@ -34,7 +34,7 @@ ALWAYS = ["/api/health", "/api/privacy", "/api/.well-known/jwks.json", "/api/ope
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock(UTC_2030 + timedelta(days=30_000 + secrets.randbelow(10**5)))
+    return FakeClock(UTC_2030 + timedelta(minutes=secrets.randbelow(10**7)))
 
 
 def _api(
