@@ -23,6 +23,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from .props import MISSING, prop, resource_type_token
+
 ACTION_GROUP = "azure-native:monitor:ActionGroup"
 METRIC_ALERT = "azure-native:monitor:MetricAlert"
 SCHEDULED_QUERY_RULE = "azure-native:monitor:ScheduledQueryRule"
@@ -38,20 +40,13 @@ Finding = tuple[str, str | None]
 
 
 def _type(resource: PolicyResource) -> str:
-    parts = resource.resource_type.split(":")
-    if len(parts) == 3:
-        parts[1] = parts[1].split("/", 1)[0]
-    return ":".join(parts)
+    return resource_type_token(resource.resource_type)
 
 
 def _get(props: Any, path: str) -> Any:
-    node = props
-    for part in path.split("."):
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        else:
-            return None
-    return node
+    # None, not MISSING, for an absent value: these rules treat absent and null alike.
+    value = prop(props, path)
+    return None if value is MISSING else value
 
 
 def _items(value: Any) -> Sequence[Any]:
