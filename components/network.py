@@ -133,6 +133,12 @@ class NetworkArgs:
     """Tags for every taggable resource."""
 
 
+# What the SDK's NAT gateway and public IP SKUs allow today; the zone-redundant StandardV2 is
+# adopted once these include it (tests/components/test_network.py watches for it).
+NAT_SKU_NAMES_IN_SDK: frozenset[str] = frozenset(sku.value for sku in network.NatGatewaySkuName)
+ZONE_REDUNDANT_NAT_SKU = "StandardV2"
+
+
 class Network(pulumi.ComponentResource):
     """VNet, subnets with NSGs, NAT egress, private DNS zones, and a private endpoint builder."""
 
@@ -163,6 +169,12 @@ class Network(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets"]),
         )
 
+        # The one way out is zonal, and stays so with this SDK: a Standard NAT gateway lives in one
+        # zone (with none given, Azure picks one; "NAT gateway and availability zones"), and the
+        # zone-redundant SKU, StandardV2 with StandardV2 public IPs, is not in the Network API
+        # version pulumi-azure-native 3.x pins (2024-05-01 knows only Standard; see
+        # NAT_SKU_NAMES_IN_SDK and its test). Losing that zone stops the app's egress (GitHub
+        # sign-in) until Azure recovers it; the private endpoints and the edge do not depend on it.
         egress_ip = network.PublicIPAddress(
             f"{name}-egress-ip",
             resource_group_name=args.resource_group_name,

@@ -9,7 +9,13 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.network import PRIVATE_DNS_ZONES, Network, NetworkArgs
+from components.network import (
+    NAT_SKU_NAMES_IN_SDK,
+    PRIVATE_DNS_ZONES,
+    ZONE_REDUNDANT_NAT_SKU,
+    Network,
+    NetworkArgs,
+)
 from dev.offline import SUBSCRIPTION_ID, ProgramRun, RecordingMonitor, RegisteredResource, StackMocks, run_program
 from tests.conftest import run_with
 
@@ -372,3 +378,9 @@ def test_in_one_resource_group_only_the_zone_names_azure_fixes_are_shared(fresh_
     zone_ids = {r.id for r in fresh_mocks.registered if r.type == ZONE}
     assert shared == zone_ids
     assert len(zone_ids) == len(PRIVATE_DNS_ZONES)
+
+
+def test_the_pinned_sdk_still_has_no_zone_redundant_nat_gateway() -> None:
+    """When this fails, pulumi-azure-native can send StandardV2: switch the NAT gateway and its IP to it."""
+    assert ZONE_REDUNDANT_NAT_SKU not in NAT_SKU_NAMES_IN_SDK
+    assert {"Standard"} == NAT_SKU_NAMES_IN_SDK
