@@ -14,6 +14,8 @@ from typing import cast
 import pulumi
 from pulumi_azure_native import network, privatedns
 
+from components.subnet_release import SubnetRelease, SubnetReleaseArgs
+
 # Flex Consumption VNet integration requires this delegation on its subnet.
 FLEX_INTEGRATION_DELEGATION = "Microsoft.App/environments"
 
@@ -255,7 +257,14 @@ class Network(pulumi.ComponentResource):
 
         self._private_endpoint_subnet = private_endpoints
         self.vnet_id = vnet.id
-        self.integration_subnet_id = integration.id
+        # The site reads the subnet through this, so `pulumi destroy` deletes the site, waits for
+        # Azure to drop the Flex link, then deletes the subnet (components/subnet_release.py).
+        release = SubnetRelease(
+            f"{name}-integration-release",
+            SubnetReleaseArgs(subnet_id=integration.id),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[integration]),
+        )
+        self.integration_subnet_id = release.subnet_id
         self.private_endpoint_subnet_id = private_endpoints.id
         self.egress_ip = cast(pulumi.Output[str], egress_ip.ip_address)
         self.dns_zone_ids = {group_id: zone.id for group_id, zone in self._zones.items()}
