@@ -335,8 +335,11 @@ class FunctionApp(pulumi.ComponentResource):
             # to everything but the edge instead (README: "The edge").
             public_network_access="Enabled",
             virtual_network_subnet_id=args.integration_subnet_id,
-            # Everything outbound leaves through the VNet (private endpoints, NAT egress).
-            outbound_vnet_routing=web.OutboundVnetRoutingArgs(all_traffic=True),
+            # Everything outbound leaves through the VNet (private endpoints, NAT egress). allTraffic
+            # "enables all other routing options"; applicationTraffic is the former
+            # vnetRouteAllEnabled (ARM OutboundVnetRouting reference). Which one Flex reads is not
+            # documented, so both are on, and so is siteConfig.vnetRouteAllEnabled below.
+            outbound_vnet_routing=web.OutboundVnetRoutingArgs(all_traffic=True, application_traffic=True),
             client_affinity_enabled=False,
             site_config=web.SiteConfigArgs(
                 app_settings=[

@@ -89,7 +89,7 @@ def test_all_outbound_traffic_goes_through_the_integration_subnet(dev_stack: Pro
         s for s in dev_stack.of_type("azure-native:network:Subnet") if s.inputs.get("addressPrefix") == "10.42.1.0/24"
     ]
     assert site.inputs["virtualNetworkSubnetId"] == subnet.id
-    assert site.inputs["outboundVnetRouting"] == {"allTraffic": True}
+    assert site.inputs["outboundVnetRouting"] == {"allTraffic": True, "applicationTraffic": True}
     assert site.get("siteConfig.vnetRouteAllEnabled") is True
 
 
