@@ -41,18 +41,27 @@ BUDGET_THRESHOLDS_PERCENT: tuple[int, ...] = (50, 80, 100)
 BUDGET_TIME_GRAIN = "Monthly"
 BUDGET_NAME_MAX = 63
 
-# Log queries over the workspace's resource-specific tables. Key Vault SDK clients send each
-# first request without a token and get a 401 challenge: that is protocol, not failure.
+# Log queries over the workspace's resource-specific tables. Every HTTP answer reaches AppRequests
+# with its status in ResultCode (function_code/host.json: Host.Results at Information, extended
+# HTTP info on, requests never sampled); a sampled row would stand for ItemCount requests, so the
+# queries sum ItemCount rather than count rows ("Configure monitoring for Azure Functions";
+# "Sampling in Application Insights"). Key Vault SDK clients send each first request without a
+# token and get a 401 challenge: that is protocol, not failure. Resource logs are never sampled.
 HTTP_5XX_QUERY = f"""AppRequests
-| summarize total = count(), failed = countif(toint(ResultCode) >= 500)
+| where Name != "{PURGE_FUNCTION_NAME}"
+| summarize total = sum(ItemCount), failed = sumif(ItemCount, toint(ResultCode) >= 500)
 | where total >= {MIN_REQUESTS_FOR_A_RATE}
 | project percent = 100.0 * failed / total"""
 HTTP_429_QUERY = """AppRequests
-| where ResultCode == "429\""""
+| where ResultCode == "429"
+| summarize answers = sum(ItemCount)"""
 KEY_VAULT_FAILURE_QUERY = """AZKVAuditLogs
 | where HttpStatusCode == 429 or (HttpStatusCode >= 400 and HttpStatusCode != 401)"""
+# No row at all is the alarm: the sum over nothing is made 0, so "fewer than 1" can fire.
 PURGE_COMPLETED_QUERY = f"""AppRequests
-| where Name == "{PURGE_FUNCTION_NAME}" and Success == true"""
+| where Name == "{PURGE_FUNCTION_NAME}" and Success == true
+| summarize runs = sum(ItemCount)
+| project runs = coalesce(runs, tolong(0))"""
 
 
 @dataclass(frozen=True)
@@ -143,6 +152,7 @@ class Alerts(pulumi.ComponentResource):
             *,
             operator: str = "GreaterThan",
             measure: str | None = None,
+            aggregation: str = "Maximum",
             window: str = FIVE_MINUTES,
             frequency: str = FIVE_MINUTES,
             periods: int = 1,
@@ -150,7 +160,7 @@ class Alerts(pulumi.ComponentResource):
         ) -> monitor.ScheduledQueryRule:
             condition = monitor.ConditionArgs(
                 query=query,
-                time_aggregation="Maximum" if measure else "Count",
+                time_aggregation=aggregation if measure else "Count",
                 metric_measure_column=measure,
                 operator=operator,
                 threshold=threshold,
@@ -192,6 +202,8 @@ class Alerts(pulumi.ComponentResource):
             "someone is hammering the API.",
             HTTP_429_QUERY,
             config.alert_http_429_per_minute * 5,
+            measure="answers",
+            aggregation="Total",
             periods=SUSTAINED_PERIODS,
             severity=SEVERITY_WARNING,
         )
@@ -208,6 +220,8 @@ class Alerts(pulumi.ComponentResource):
             "personal data may outlive its deadline.",
             PURGE_COMPLETED_QUERY,
             1,
+            measure="runs",
+            aggregation="Total",
             operator="LessThan",
             window=window_of_hours(config.alert_purge_missed_hours),
             frequency=FIFTEEN_MINUTES,

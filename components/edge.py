@@ -36,12 +36,14 @@ MAX_BODY_BYTES = 1024
 # Methods the API's contract uses; OPTIONS carries CORS preflights.
 ALLOWED_METHODS: tuple[str, ...] = ("GET", "POST", "DELETE", "OPTIONS")
 # Paths of the API's contract, matched on the lower-cased request URI (scheme and host optional,
-# as the WAF may see either form). `auth/...` leaves room for every sign-in step.
+# as the WAF may see either form). `auth/...` leaves room for every sign-in step. Groups are
+# non-capturing: Front Door's custom-rule regex supports no capturing subexpressions or
+# backreferences ("Web Application Firewall custom rules for Azure Front Door").
 ALLOWED_PATHS_PATTERN = (
-    r"^(https?://[^/]+)?/api/(health|auth/[a-z0-9/_-]+|\.well-known/jwks\.json|lights|me|privacy"
-    r"|openapi\.json|docs|wall(/wall\.(js|css|svg))?)/?(\?.*)?$"
+    r"^(?:https?://[^/]+)?/api/(?:health|auth/[a-z0-9/_-]+|\.well-known/jwks\.json|lights|me|privacy"
+    r"|openapi\.json|docs|wall(?:/wall\.(?:js|css|svg))?)/?(?:\?.*)?$"
 )
-SIGN_IN_PATHS_PATTERN = r"^(https?://[^/]+)?/api/auth/"
+SIGN_IN_PATHS_PATTERN = r"^(?:https?://[^/]+)?/api/auth/"
 RATE_LIMIT_WINDOW_MINUTES = 1
 # Block responses carry no detail; a 403 from the edge is all a caller learns.
 BLOCK_STATUS_CODE = 403

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
+from pulumi.runtime import rpc
 from pulumi_azure_native import web
 
 from components.config import UTC_FORMAT, StackConfig
@@ -47,6 +49,28 @@ FLEX_FORBIDDEN_SETTINGS: frozenset[str] = frozenset(
     }
 )
 FLEX_FORBIDDEN_PREFIXES: tuple[str, ...] = ("WEBSITE_CONTENT",)
+
+# `siteConfig` properties a Flex Consumption site refuses with ARM error 51021 ("The following site
+# configuration property (Site.SiteConfig.<Name>) for Flex Consumption sites is invalid. Please
+# remove or rename it before retrying"), even when null, enforced region by region (West Europe
+# first): pulumi/pulumi-azure-native#4168, microsoft/azure-pipelines-tasks#21032,
+# Azure/terraform-azurerm-avm-res-web-site#345 (#353/#360 for linuxFxVersion, windowsFxVersion and
+# alwaysOn). Microsoft's FC1 quickstart sets only `minTlsVersion` in `siteConfig`. The runtime is
+# `functionAppConfig.runtime`; FTP is off through the publishing-credentials policies below.
+FLEX_REJECTED_SITE_CONFIG: tuple[str, ...] = (
+    "ftpsState",
+    "use32BitWorkerProcess",
+    "netFrameworkVersion",
+    "functionsRuntimeScaleMonitoringEnabled",
+    "linuxFxVersion",
+    "windowsFxVersion",
+    "alwaysOn",
+)
+# pulumi-azure-native's `SiteConfigArgs` fills `net_framework_version = "v4.6"` whenever it is None
+# (generated from the API schema's default), so no argument can leave it out: only a transform,
+# which sees the request as the engine will send it, can.
+SDK_DEFAULTED_SITE_CONFIG: tuple[str, ...] = ("netFrameworkVersion",)
+SITE_CONFIG_INPUT = "siteConfig"
 
 # The host reaches its storage with the app's identity: account name + client id, no key.
 HOST_STORAGE_CREDENTIAL = "managedidentity"
@@ -311,8 +335,11 @@ class FunctionApp(pulumi.ComponentResource):
             # to everything but the edge instead (docs/deploy.md: "The edge").
             public_network_access="Enabled",
             virtual_network_subnet_id=args.integration_subnet_id,
-            # Everything outbound leaves through the VNet (private endpoints, NAT egress).
-            outbound_vnet_routing=web.OutboundVnetRoutingArgs(all_traffic=True),
+            # Everything outbound leaves through the VNet (private endpoints, NAT egress). allTraffic
+            # "enables all other routing options"; applicationTraffic is the former
+            # vnetRouteAllEnabled (ARM OutboundVnetRouting reference). Which one Flex reads is not
+            # documented, so both are on, and so is siteConfig.vnetRouteAllEnabled below.
+            outbound_vnet_routing=web.OutboundVnetRoutingArgs(all_traffic=True, application_traffic=True),
             client_affinity_enabled=False,
             site_config=web.SiteConfigArgs(
                 app_settings=[
@@ -320,7 +347,6 @@ class FunctionApp(pulumi.ComponentResource):
                 ],
                 min_tls_version=MIN_TLS_VERSION,
                 scm_min_tls_version=MIN_TLS_VERSION,
-                ftps_state=web.FtpsState.DISABLED,
                 remote_debugging_enabled=False,
                 http20_enabled=True,
                 vnet_route_all_enabled=True,
@@ -356,9 +382,11 @@ class FunctionApp(pulumi.ComponentResource):
                 ),
             ),
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, transforms=[strip_sdk_site_config_defaults]),
         )
 
+        # FTP is off here, not through `siteConfig.ftpsState` (Flex refuses it): FTP and FTPS
+        # authenticate only with the basic-auth publishing credentials, which this policy turns off.
         # Publishing with a user name and password (FTP, and Kudu/OneDeploy over basic auth) is
         # off: the only way to ship code is an Entra ID token.
         web.WebAppFtpAllowed(
@@ -406,6 +434,27 @@ class FunctionApp(pulumi.ComponentResource):
                 "deployed_hash": self.deployed_hash,
             }
         )
+
+
+def without_sdk_site_config_defaults(site_config: Any) -> Any:
+    """`site_config` without the properties the SDK adds on its own that Flex refuses.
+
+    The engine hands a transform the request as it will send it: a secret `siteConfig` (one secret
+    app setting makes the whole map secret) arrives wrapped, and leaves wrapped the same way.
+    """
+    if rpc.is_rpc_secret(site_config):
+        return rpc.wrap_rpc_secret(without_sdk_site_config_defaults(rpc.unwrap_rpc_secret(site_config)))
+    if not isinstance(site_config, Mapping):
+        return site_config
+    return {key: value for key, value in site_config.items() if key not in SDK_DEFAULTED_SITE_CONFIG}
+
+
+def strip_sdk_site_config_defaults(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+    """A resource transform: the site's request without SDK defaults that Flex refuses (see above)."""
+    if SITE_CONFIG_INPUT not in args.props:
+        return None
+    props = {**args.props, SITE_CONFIG_INPUT: without_sdk_site_config_defaults(args.props[SITE_CONFIG_INPUT])}
+    return pulumi.ResourceTransformResult(props=props, opts=args.opts)
 
 
 def _scm_host(host_names: Sequence[str] | None) -> str:

@@ -14,6 +14,8 @@ from typing import cast
 import pulumi
 from pulumi_azure_native import network, privatedns
 
+from components.subnet_release import SubnetRelease, SubnetReleaseArgs
+
 # Flex Consumption VNet integration requires this delegation on its subnet.
 FLEX_INTEGRATION_DELEGATION = "Microsoft.App/environments"
 
@@ -133,6 +135,12 @@ class NetworkArgs:
     """Tags for every taggable resource."""
 
 
+# What the SDK's NAT gateway and public IP SKUs allow today; the zone-redundant StandardV2 is
+# adopted once these include it (tests/components/test_network.py watches for it).
+NAT_SKU_NAMES_IN_SDK: frozenset[str] = frozenset(sku.value for sku in network.NatGatewaySkuName)
+ZONE_REDUNDANT_NAT_SKU = "StandardV2"
+
+
 class Network(pulumi.ComponentResource):
     """VNet, subnets with NSGs, NAT egress, private DNS zones, and a private endpoint builder."""
 
@@ -163,6 +171,12 @@ class Network(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets"]),
         )
 
+        # The one way out is zonal, and stays so with this SDK: a Standard NAT gateway lives in one
+        # zone (with none given, Azure picks one; "NAT gateway and availability zones"), and the
+        # zone-redundant SKU, StandardV2 with StandardV2 public IPs, is not in the Network API
+        # version pulumi-azure-native 3.x pins (2024-05-01 knows only Standard; see
+        # NAT_SKU_NAMES_IN_SDK and its test). Losing that zone stops the app's egress (GitHub
+        # sign-in) until Azure recovers it; the private endpoints and the edge do not depend on it.
         egress_ip = network.PublicIPAddress(
             f"{name}-egress-ip",
             resource_group_name=args.resource_group_name,
@@ -243,7 +257,14 @@ class Network(pulumi.ComponentResource):
 
         self._private_endpoint_subnet = private_endpoints
         self.vnet_id = vnet.id
-        self.integration_subnet_id = integration.id
+        # The site reads the subnet through this, so `pulumi destroy` deletes the site, waits for
+        # Azure to drop the Flex link, then deletes the subnet (components/subnet_release.py).
+        release = SubnetRelease(
+            f"{name}-integration-release",
+            SubnetReleaseArgs(subnet_id=integration.id),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[integration]),
+        )
+        self.integration_subnet_id = release.subnet_id
         self.private_endpoint_subnet_id = private_endpoints.id
         self.egress_ip = cast(pulumi.Output[str], egress_ip.ip_address)
         self.dns_zone_ids = {group_id: zone.id for group_id, zone in self._zones.items()}

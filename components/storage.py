@@ -17,6 +17,7 @@ from pulumi_azure_native import authorization, storage
 from components.identity import grant
 from components.monitoring import Monitoring
 from components.network import Network
+from components.propagation import GrantPropagation, GrantPropagationArgs
 
 # The tables the app reads and writes (function_code/eventapi uses the same names).
 ATTENDEES_TABLE = "attendees"
@@ -164,6 +165,9 @@ class Storage(pulumi.ComponentResource):
         # storage service must be allowed to use the key before the account exists.
         # Sealing withdraws the grant: with its key unreachable the account answers every data
         # request with 403 until `sealed: false` grants it again (reversible, not crypto-shredding).
+        # The grant applies up to 10 minutes after Azure answers it: the account is created only
+        # after that long (components/propagation.py). The wait stays when sealing withdraws the
+        # grant, so that restoring it later does not wait again.
         key_grants = (
             []
             if args.sealed
@@ -177,6 +181,11 @@ class Storage(pulumi.ComponentResource):
                     subscription_id=client.subscription_id,
                 )
             ]
+        )
+        key_grant_applied = GrantPropagation(
+            f"{name}-encryption-grant-applied",
+            GrantPropagationArgs(guards=args.account_name),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=key_grants),
         )
 
         account = storage.StorageAccount(
@@ -209,7 +218,7 @@ class Storage(pulumi.ComponentResource):
             ),
             encryption=_account_encryption(args.key_vault_uri, args.encryption_key_name, args.encryption_identity_id),
             tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=key_grants),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*key_grants, key_grant_applied]),
         )
 
         storage.BlobServiceProperties(

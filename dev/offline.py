@@ -8,6 +8,7 @@ pulumi-random results), so that no `.apply` is silently skipped.
 
 from __future__ import annotations
 
+import inspect
 import json
 import runpy
 import sys
@@ -400,14 +401,47 @@ class StackMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"no mock answer for invoke {args.token}; add one to dev/offline.py")
 
 
+def _transformed(request: Any) -> Any:
+    """The registration after the resource's own `transforms`, as the engine runs them.
+
+    Pulumi's mock monitor hands transforms to the mocks without running them; the engine runs them
+    before the provider (and the policy pack) sees the inputs, so a recording must too.
+    """
+    transforms = pulumi_mocks._resolve_callbacks(request.transforms)
+    if not transforms:
+        return request
+    props = rpc.deserialize_properties(request.object)
+    for transform in transforms:
+        args = pulumi.ResourceTransformArgs(
+            custom=bool(request.custom),
+            type_=request.type,
+            name=request.name,
+            props=props,
+            opts=pulumi.ResourceOptions(),
+        )
+        result = transform(args)
+        if inspect.isawaitable(result):
+            result = _sync_await(result)
+        if result is not None:
+            props = result.props
+    transformed = type(request)()
+    transformed.CopyFrom(request)
+    transformed.object.CopyFrom(_sync_await(rpc.serialize_properties(props, {})))
+    return transformed
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """A mock monitor that also keeps what the plain one drops: parents, options, inputs."""
+    """A mock monitor that also keeps what the plain one drops: parents, options, inputs.
+
+    It runs each resource's `transforms` first, so mocks and recording see what the engine would send.
+    """
 
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         self.registered: list[RegisteredResource] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        request = _transformed(request)
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
             return response

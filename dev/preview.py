@@ -96,7 +96,6 @@ SECURITY_KEYS: frozenset[str] = frozenset(
         "httpsOnly",
         "minTlsVersion",
         "scmMinTlsVersion",
-        "ftpsState",
         "http20Enabled",
         "remoteDebuggingEnabled",
         "vnetRouteAllEnabled",

@@ -16,6 +16,7 @@ from .props import (
     Check,
     app_settings,
     integer,
+    is_flex_site,
     is_function_app,
     prop,
     require,
@@ -42,6 +43,20 @@ MAXIMUM_INSTANCE_COUNT = Bound(40, 1000, "Flex Consumption scale-out cap")
 MAX_CONCURRENT_REQUESTS_SETTING = "EVENTSTACK_MAX_CONCURRENT_REQUESTS"
 MAX_OUTSTANDING_REQUESTS_SETTING = "EVENTSTACK_MAX_OUTSTANDING_REQUESTS"
 
+
+# `siteConfig` properties a Flex Consumption site refuses with ARM error 51021, even when null
+# (pulumi/pulumi-azure-native#4168, microsoft/azure-pipelines-tasks#21032,
+# Azure/terraform-azurerm-avm-res-web-site#345, #353 and #360). Kept apart from
+# components/function_app.py: the pack checks whatever program it is run with.
+FLEX_REJECTED_SITE_CONFIG: tuple[str, ...] = (
+    "ftpsState",
+    "use32BitWorkerProcess",
+    "netFrameworkVersion",
+    "functionsRuntimeScaleMonitoringEnabled",
+    "linuxFxVersion",
+    "windowsFxVersion",
+    "alwaysOn",
+)
 
 SITE_TLS_VERSIONS: frozenset[str] = frozenset({"1.2", "1.3"})
 
@@ -73,7 +88,26 @@ def _app_tls(props: Mapping[str, Any]) -> Iterator[str]:
 
 
 def _app_ftps(props: Mapping[str, Any]) -> Iterator[str]:
+    # A Flex site may not carry ftpsState at all (see _flex_site_config); its FTP is off through
+    # the publishing-credentials policies, which FTP needs to authenticate.
+    if is_flex_site(props):
+        return
     yield from require(props, "siteConfig.ftpsState", "Disabled", "no FTP path to the code")
+
+
+def _flex_site_config(props: Mapping[str, Any]) -> Iterator[str]:
+    if not is_flex_site(props):
+        return
+    site_config = prop(props, "siteConfig")
+    if not isinstance(site_config, Mapping):
+        return
+    for name in FLEX_REJECTED_SITE_CONFIG:
+        # Present at all is refused: Azure rejects these even when null.
+        if name in site_config:
+            yield (
+                f"siteConfig.{name} must not be sent for a Flex Consumption site (ARM error 51021: "
+                f"'Site.SiteConfig.{name} for Flex Consumption sites is invalid'); found {shown(site_config[name])}"
+            )
 
 
 def _app_remote_debugging(props: Mapping[str, Any]) -> Iterator[str]:
@@ -167,7 +201,12 @@ def _publishing_policies_present(resources: Sequence[PolicyResource]) -> Iterato
 RESOURCE_POLICIES: list[ResourceValidationPolicy] = [
     _web_app("function-app-https-only", "The Function App serves HTTPS only.", _app_https_only),
     _web_app("function-app-minimum-tls-1-2", "The Function App and its SCM site require TLS 1.2 or later.", _app_tls),
-    _web_app("function-app-ftps-disabled", "The Function App has FTP and FTPS off.", _app_ftps),
+    _web_app("function-app-ftps-disabled", "A site that takes ftpsState has FTP and FTPS off.", _app_ftps),
+    _web_app(
+        "function-app-flex-site-config",
+        "A Flex Consumption site sends no siteConfig property that Flex refuses (ARM error 51021).",
+        _flex_site_config,
+    ),
     _web_app(
         "function-app-remote-debugging-disabled", "The Function App has remote debugging off.", _app_remote_debugging
     ),

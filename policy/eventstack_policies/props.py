@@ -99,6 +99,11 @@ def is_function_app(props: Mapping[str, Any]) -> bool:
     return isinstance(kind, str) and "functionapp" in kind.lower()
 
 
+def is_flex_site(props: Mapping[str, Any]) -> bool:
+    """A Flex Consumption site: only Flex sites take `functionAppConfig` (ARM API 2023-12-01 on)."""
+    return isinstance(prop(props, "functionAppConfig"), Mapping)
+
+
 def app_settings(resource_type: str, props: Mapping[str, Any]) -> dict[str, Any] | None:
     """The app settings a resource sets, by name; None when it sets none.
 

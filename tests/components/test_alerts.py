@@ -229,3 +229,103 @@ def test_without_a_front_door_profile_the_rest_is_the_same(fresh_mocks: Recordin
         "ops-keyvault-failures",
         "ops-purge-missed",
     ]
+
+
+# --- every query reads what the configured telemetry writes ------------------------------------
+
+# Columns of the workspace tables the queries read (Azure Monitor Logs reference, "AppRequests"
+# and "AZKVAuditLogs"). Workspace-based Application Insights writes AppRequests, with PascalCase
+# columns: the classic `requests` table's `itemCount`/`resultCode` do not exist here.
+TABLE_COLUMNS: dict[str, frozenset[str]] = {
+    "AppRequests": frozenset(
+        {
+            "TimeGenerated", "Id", "Source", "Name", "Url", "Success", "ResultCode", "DurationMs",
+            "PerformanceBucket", "Properties", "Measurements", "OperationName", "OperationId", "ParentId",
+            "AppRoleName", "AppRoleInstance", "AppVersion", "ClientIP", "ClientType", "ItemCount",
+            "SDKVersion", "ResourceGUID", "IKey", "SyntheticSource", "_ResourceId", "Type",
+        }
+    ),
+    "AZKVAuditLogs": frozenset(
+        {
+            "TimeGenerated", "OperationName", "OperationVersion", "ResultType", "ResultSignature",
+            "ResultDescription", "DurationMs", "CallerIpAddress", "CorrelationId", "Identity", "Properties",
+            "Id", "HttpStatusCode", "RequestUri", "ClientInfo", "_ResourceId", "Type",
+        }
+    ),
+}  # fmt: skip
+# KQL operators, functions and literals the queries may use; any other name must be a column.
+KQL_WORDS = frozenset(
+    {
+        "where", "summarize", "project", "extend", "by", "and", "or", "not", "true", "false",
+        "count", "countif", "sum", "sumif", "toint", "tolong", "todouble", "coalesce", "isempty",
+    }
+)  # fmt: skip
+APP_INSIGHTS = "azure-native:applicationinsights:Component"
+DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+KEY_VAULT = "azure-native:keyvault:Vault"
+
+
+def written_tables(run: ProgramRun) -> set[str]:
+    """The workspace tables the program's telemetry configuration fills."""
+    workspace = run.one(WORKSPACE).id
+    tables: set[str] = set()
+    for component in run.of_type(APP_INSIGHTS):
+        if component.inputs.get("workspaceResourceId") == workspace and component.inputs.get("ingestionMode") == (
+            "LogAnalytics"
+        ):
+            tables.add("AppRequests")
+    vault = run.one(KEY_VAULT).id
+    for setting in run.of_type(DIAGNOSTIC_SETTING):
+        groups = {log.get("categoryGroup") for log in setting.inputs.get("logs", []) if log.get("enabled")}
+        categories = {log.get("category") for log in setting.inputs.get("logs", []) if log.get("enabled")}
+        if (
+            setting.inputs.get("resourceUri") == vault
+            and setting.inputs.get("workspaceId") == workspace
+            # Dedicated: resource-specific tables; otherwise Key Vault writes AzureDiagnostics.
+            and setting.inputs.get("logAnalyticsDestinationType") == "Dedicated"
+            and (groups & {"audit", "allLogs"} or "AuditEvent" in categories)
+        ):
+            tables.add("AZKVAuditLogs")
+    return tables
+
+
+def read_names(query: str) -> tuple[str, set[str]]:
+    """The table a query starts from, and every other name it reads (not the ones it defines)."""
+    table, _, rest = query.partition("\n")
+    code = re.sub(r'"(?:[^"\\]|\\.)*"', '""', rest)
+    defined = set(re.findall(r"\b([A-Za-z_]\w*)\s*=(?!=)", code))
+    names = set(re.findall(r"\b[A-Za-z_]\w*\b", code)) - KQL_WORDS - defined
+    return table.strip(), names
+
+
+def test_every_alert_query_reads_columns_the_configured_telemetry_writes(dev_stack: ProgramRun) -> None:
+    tables = written_tables(dev_stack)
+    assert tables == {"AppRequests", "AZKVAuditLogs"}
+    for suffix, rule in _log_alerts(dev_stack).items():
+        condition = _condition(rule)
+        table, names = read_names(condition["query"])
+        assert table in tables, f"{suffix} reads {table}, which nothing configured writes"
+        assert names <= TABLE_COLUMNS[table], f"{suffix} reads {sorted(names - TABLE_COLUMNS[table])}"
+        measure = condition.get("metricMeasureColumn")
+        if measure:
+            # The rule reads a column the query itself computes.
+            assert re.search(rf"\b{measure}\s*=(?!=)", condition["query"]), suffix
+
+
+def test_request_counts_sum_item_count_rather_than_count_rows(dev_stack: ProgramRun) -> None:
+    """A sampled row stands for ItemCount requests: counting rows undercounts."""
+    for suffix, rule in _log_alerts(dev_stack).items():
+        condition = _condition(rule)
+        if not condition["query"].startswith("AppRequests"):
+            continue
+        assert "count()" not in condition["query"] and "countif(" not in condition["query"], suffix
+        assert "sum(ItemCount)" in condition["query"], suffix
+        # Row counting ("Count") would count summaries, not requests.
+        assert condition["timeAggregation"] in {"Total", "Maximum"}, suffix
+        assert condition.get("metricMeasureColumn"), suffix
+
+
+def test_the_name_check_sees_a_misspelt_column() -> None:
+    table, names = read_names('AppRequests\n| where resultCode == "429"\n| summarize n = sum(itemCount)')
+    assert table == "AppRequests"
+    assert names - TABLE_COLUMNS[table] == {"resultCode", "itemCount"}

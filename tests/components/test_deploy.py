@@ -6,10 +6,8 @@ import hashlib
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,59 +18,42 @@ from pulumi.dynamic.dynamic import serialize_provider
 from components.deploy import (
     ARM_TOKEN_SCOPE,
     BODY_EXCERPT_CHARS,
+    GRANT_PROPAGATION_SECONDS,
+    Bounds,
     CodeDeployment,
     CodeDeploymentArgs,
+    DeploymentFailedError,
     DeploymentRefusedError,
     OneDeployProvider,
+    deployment_id,
 )
 from dev.offline import ROOT, RecordingMonitor
+from tests.components.onedeploy_standin import FAILED, STORAGE_DENIED, OneDeployStandIn, Outcome, serve
 
 TOKEN = "eyJ0eXAiOiJKV1QifQ.fake-arm-token.signature"
 SCM_HOST = "func-confdemo.scm.azurewebsites.net"
 PUBLISH_PATH_AND_QUERY = "/api/publish?type=zip&RemoteBuild=false&Deployer=eventstack"
 
 
-@dataclass
-class Received:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class StandIn:
-    """A local OneDeploy: records every request and answers with `status` and `body`."""
-
-    base_url: str
-    received: list[Received] = field(default_factory=list)
-    status: int = 200
-    body: bytes = b""
-
-
 @pytest.fixture
-def onedeploy() -> Iterator[StandIn]:
-    stand_in = StandIn(base_url="")
+def onedeploy() -> Iterator[OneDeployStandIn]:
+    with serve(TOKEN) as stand_in:
+        yield stand_in
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            stand_in.received.append(Received("POST", self.path, dict(self.headers.items()), self.rfile.read(length)))
-            self.send_response(stand_in.status)
-            self.send_header("Content-Length", str(len(stand_in.body)))
-            self.end_headers()
-            self.wfile.write(stand_in.body)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+@dataclass
+class FakeClock:
+    """Time that passes only when the provider waits: bounds are counted, never timed."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    stand_in.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield stand_in
-    server.shutdown()
-    server.server_close()
+    now: float = 0.0
+    waits: list[float] = field(default_factory=list)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
 
 
 @dataclass
@@ -95,16 +76,21 @@ def _package(tmp_path: Path, content: bytes = b"PK\x05\x06" + bytes(18)) -> dict
     return {"scm_host": SCM_HOST, "zip_path": str(path), "zip_hash": hashlib.sha256(content).hexdigest()}
 
 
-def _provider(stand_in: StandIn, credential: FakeCredential | None = None) -> OneDeployProvider:
-    return OneDeployProvider(base_url=stand_in.base_url, credential=credential or FakeCredential())
+def _provider(
+    stand_in: OneDeployStandIn, credential: FakeCredential | None = None, clock: FakeClock | None = None
+) -> OneDeployProvider:
+    clock = clock or FakeClock()
+    return OneDeployProvider(
+        base_url=stand_in.base_url, credential=credential or FakeCredential(), clock=clock, sleep=clock.sleep
+    )
 
 
-def test_create_posts_the_zip_to_onedeploy_with_a_bearer_token(onedeploy: StandIn, tmp_path: Path) -> None:
+def test_create_posts_the_zip_to_onedeploy_with_a_bearer_token(onedeploy: OneDeployStandIn, tmp_path: Path) -> None:
     props = _package(tmp_path, b"the package bytes")
     credential = FakeCredential()
     result = _provider(onedeploy, credential).create(props)
 
-    [request] = onedeploy.received
+    [request] = onedeploy.uploads
     assert request.method == "POST"
     assert request.path == PUBLISH_PATH_AND_QUERY
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
@@ -113,7 +99,8 @@ def test_create_posts_the_zip_to_onedeploy_with_a_bearer_token(onedeploy: StandI
     assert credential.scopes == [(ARM_TOKEN_SCOPE,)]
     assert result.outs is not None
     assert result.outs["deployed_hash"] == props["zip_hash"]
-    assert result.outs["status"] == 200
+    assert result.outs["status"] == 202
+    assert result.outs["deployment_id"] in onedeploy.deployments
     assert SCM_HOST in result.id
 
 
@@ -121,11 +108,114 @@ def test_in_azure_the_package_goes_to_the_scm_host_over_https() -> None:
     assert OneDeployProvider().publish_url(SCM_HOST) == f"https://{SCM_HOST}{PUBLISH_PATH_AND_QUERY}"
 
 
-def test_an_accepted_asynchronous_deployment_counts_as_deployed(onedeploy: StandIn, tmp_path: Path) -> None:
-    onedeploy.status = 202
+def test_create_waits_for_the_deployments_final_status(onedeploy: OneDeployStandIn, tmp_path: Path) -> None:
+    clock = FakeClock()
+    result = _provider(onedeploy, clock=clock).create(_package(tmp_path))
+    assert result.outs is not None
+    deployment = result.outs["deployment_id"]
+    # Pending, building, deploying, then success: every read of this deployment, with the token.
+    assert [r.path for r in onedeploy.status_reads] == [f"/api/deployments/{deployment}"] * 4
+    assert all(r.headers["Authorization"] == f"Bearer {TOKEN}" for r in onedeploy.status_reads)
+    assert len(clock.waits) == 3
+
+
+def test_a_failed_deployment_fails_the_update_with_the_platforms_message(
+    onedeploy: OneDeployStandIn, tmp_path: Path
+) -> None:
+    onedeploy.outcome = Outcome(FAILED, "Deployment failed.", "ModuleNotFoundError: No module named 'eventapi'")
+    with pytest.raises(DeploymentFailedError) as failed:
+        _provider(onedeploy).create(_package(tmp_path))
+    message = str(failed.value)
+    assert "failed (status 3)" in message
+    assert "ModuleNotFoundError: No module named 'eventapi'" in message
+    assert "Deployment failed." in message
+    assert onedeploy.latest in message
+    # A failure that is not about access is not retried.
+    assert len(onedeploy.uploads) == 1
+
+
+@pytest.mark.parametrize(("status", "word"), [(-1, "cancelled"), (5, "collided"), (6, "partly")])
+def test_any_final_status_but_success_fails_the_update(
+    onedeploy: OneDeployStandIn, tmp_path: Path, status: int, word: str
+) -> None:
+    onedeploy.outcome = Outcome(status, f"ended with {status}")
+    with pytest.raises(DeploymentFailedError, match=f"{word}.* \\(status {status}\\): ended with {status}"):
+        _provider(onedeploy).create(_package(tmp_path))
+
+
+def test_a_deployment_that_never_finishes_fails_at_the_bound(onedeploy: OneDeployStandIn, tmp_path: Path) -> None:
+    onedeploy.polls_before_final = 10_000
+    clock = FakeClock()
+    with pytest.raises(DeploymentFailedError, match="did not finish within 900 s") as failed:
+        _provider(onedeploy, clock=clock).create(_package(tmp_path))
+    assert "status 2" in str(failed.value)
+    assert clock.now <= Bounds().deployment_timeout_seconds
+    assert len(onedeploy.status_reads) == 1 + int(
+        Bounds().deployment_timeout_seconds // Bounds().status_poll_interval_seconds
+    )
+
+
+def test_a_403_that_clears_within_the_bound_is_retried(onedeploy: OneDeployStandIn, tmp_path: Path) -> None:
+    onedeploy.forbidden_uploads = 3
+    clock = FakeClock()
+    result = _provider(onedeploy, clock=clock).create(_package(tmp_path, b"the package"))
+    assert result.outs is not None
+    assert result.outs["deployed_hash"] == hashlib.sha256(b"the package").hexdigest()
+    assert [r.body for r in onedeploy.uploads] == [b"the package"] * 4
+    assert clock.now < GRANT_PROPAGATION_SECONDS
+
+
+def test_a_deployment_failed_on_storages_403_is_retried_too(onedeploy: OneDeployStandIn, tmp_path: Path) -> None:
+    onedeploy.denied_deployments = 2
     result = _provider(onedeploy).create(_package(tmp_path))
     assert result.outs is not None
-    assert result.outs["status"] == 202
+    assert len(onedeploy.uploads) == 3
+    assert result.outs["deployment_id"] == onedeploy.latest
+
+
+def test_a_403_that_outlasts_the_bound_fails_with_what_to_do(onedeploy: OneDeployStandIn, tmp_path: Path) -> None:
+    onedeploy.forbidden_uploads = 10_000
+    clock = FakeClock()
+    with pytest.raises(DeploymentRefusedError) as refused:
+        _provider(onedeploy, clock=clock).create(_package(tmp_path))
+    message = str(refused.value)
+    assert "HTTP 403" in message
+    assert "up to 10 minutes" in message
+    assert "run `pulumi up` again" in message
+    # Bounded: it waited no longer than a grant can take, and did not hammer the endpoint.
+    assert clock.now <= GRANT_PROPAGATION_SECONDS
+    assert 2 < len(onedeploy.uploads) <= 1 + GRANT_PROPAGATION_SECONDS // Bounds().grant_retry_interval_seconds
+
+
+def test_storages_403_that_outlasts_the_bound_fails_with_the_platforms_message(
+    onedeploy: OneDeployStandIn, tmp_path: Path
+) -> None:
+    onedeploy.denied_deployments = 10_000
+    with pytest.raises(DeploymentFailedError) as failed:
+        _provider(onedeploy).create(_package(tmp_path))
+    assert STORAGE_DENIED in str(failed.value)
+    assert "up to 10 minutes" in str(failed.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('"3f394416-b25a-4e42-aa01-02a1f011772e"', "3f394416-b25a-4e42-aa01-02a1f011772e"),
+        ("3f394416-b25a-4e42-aa01-02a1f011772e\n", "3f394416-b25a-4e42-aa01-02a1f011772e"),
+        ('{"id": "abc-123"}', "abc-123"),
+        ("", ""),
+        ("<html>Accepted</html>", ""),
+        ('"../../api/vfs"', ""),
+    ],
+)
+def test_the_deployment_id_is_read_from_the_answer_or_left_out(body: str, expected: str) -> None:
+    assert deployment_id(body) == expected
+
+
+def test_without_an_id_the_latest_deployment_is_polled() -> None:
+    provider = OneDeployProvider()
+    assert provider.status_url(SCM_HOST, "") == f"https://{SCM_HOST}/api/deployments/latest"
+    assert provider.status_url(SCM_HOST, "abc") == f"https://{SCM_HOST}/api/deployments/abc"
 
 
 def test_the_same_hash_is_no_change_wherever_the_zip_lies(tmp_path: Path) -> None:
@@ -152,22 +242,26 @@ def test_another_app_is_a_replacement(tmp_path: Path) -> None:
     assert diff.replaces == ["scm_host"]
 
 
-def test_update_posts_the_new_package(onedeploy: StandIn, tmp_path: Path) -> None:
+def test_update_posts_the_new_package(onedeploy: OneDeployStandIn, tmp_path: Path) -> None:
     provider = _provider(onedeploy)
     olds = _package(tmp_path, b"old code")
     provider.create(olds)
     news = _package(tmp_path, b"new code")
     result = provider.update("id", olds, news)
-    assert [r.body for r in onedeploy.received] == [b"old code", b"new code"]
+    assert [r.body for r in onedeploy.uploads] == [b"old code", b"new code"]
     assert result.outs is not None
     assert result.outs["deployed_hash"] == hashlib.sha256(b"new code").hexdigest()
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 415, 500, 503])
-def test_a_refusal_names_status_and_body_but_never_the_token(onedeploy: StandIn, tmp_path: Path, status: int) -> None:
-    onedeploy.status = status
+def test_a_refusal_names_status_and_body_but_never_the_token(
+    onedeploy: OneDeployStandIn, tmp_path: Path, status: int
+) -> None:
+    onedeploy.refusal_status = status
     # A server that echoes the Authorization header must not get the token into the error.
-    onedeploy.body = f"Deployment failed: app setting WEBSITE_RUN_FROM_PACKAGE is not supported ({TOKEN})".encode()
+    onedeploy.refusal_body = (
+        f"Deployment failed: app setting WEBSITE_RUN_FROM_PACKAGE is not supported ({TOKEN})".encode()
+    )
     with pytest.raises(DeploymentRefusedError) as refused:
         _provider(onedeploy).create(_package(tmp_path))
     message = str(refused.value)
@@ -178,16 +272,16 @@ def test_a_refusal_names_status_and_body_but_never_the_token(onedeploy: StandIn,
     assert "fake-arm-token" not in message
 
 
-def test_a_long_refusal_body_is_cut_to_an_excerpt(onedeploy: StandIn, tmp_path: Path) -> None:
-    onedeploy.status = 500
-    onedeploy.body = b"x" * 100_000
+def test_a_long_refusal_body_is_cut_to_an_excerpt(onedeploy: OneDeployStandIn, tmp_path: Path) -> None:
+    onedeploy.refusal_status = 500
+    onedeploy.refusal_body = b"x" * 100_000
     with pytest.raises(DeploymentRefusedError) as refused:
         _provider(onedeploy).create(_package(tmp_path))
     assert "HTTP 500" in str(refused.value)
     assert str(refused.value).count("x") <= BODY_EXCERPT_CHARS + 10
 
 
-def test_a_package_changed_since_it_was_hashed_is_not_sent(onedeploy: StandIn, tmp_path: Path) -> None:
+def test_a_package_changed_since_it_was_hashed_is_not_sent(onedeploy: OneDeployStandIn, tmp_path: Path) -> None:
     props = _package(tmp_path, b"built")
     Path(props["zip_path"]).write_bytes(b"tampered")
     with pytest.raises(DeploymentRefusedError, match="changed after it was built"):

@@ -201,3 +201,23 @@ def test_every_route_of_the_app_passes_the_edges_contract_rules() -> None:
     for path, methods in routes:
         assert re.fullmatch(edge.ALLOWED_PATHS_PATTERN, path.lower()), f"the WAF would block {path}"
         assert methods <= set(edge.ALLOWED_METHODS), f"the WAF would block {sorted(methods)} {path}"
+
+
+def _regex_match_values(run: ProgramRun) -> list[str]:
+    return [
+        value
+        for rule in _rules(run).values()
+        for condition in rule.get("matchConditions", [])
+        if condition.get("operator") == "RegEx"
+        for value in condition["matchValue"]
+    ]
+
+
+def test_waf_regexes_have_no_capturing_groups_or_backreferences(dev_stack: ProgramRun) -> None:
+    """Front Door custom-rule regexes support neither (WAF custom rules for Azure Front Door)."""
+    patterns = _regex_match_values(dev_stack)
+    assert edge.ALLOWED_PATHS_PATTERN in patterns
+    assert edge.SIGN_IN_PATHS_PATTERN in patterns
+    for pattern in patterns:
+        assert re.compile(pattern).groups == 0, pattern
+        assert not re.search(r"\\[1-9]|\(\?P[<=]|\\k<", pattern), pattern

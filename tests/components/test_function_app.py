@@ -10,10 +10,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 from eventapi.settings import SettingsError, load_settings
+from pulumi.runtime import rpc
+from pulumi_azure_native import web
 
-from components.function_app import forbidden_on_flex
+from components.function_app import (
+    FLEX_REJECTED_SITE_CONFIG,
+    forbidden_on_flex,
+    strip_sdk_site_config_defaults,
+)
 from components.identity import ROLES
 from components.storage import DEPLOYMENT_CONTAINER
 from dev.offline import ProgramRun, RegisteredResource
@@ -82,7 +89,7 @@ def test_all_outbound_traffic_goes_through_the_integration_subnet(dev_stack: Pro
         s for s in dev_stack.of_type("azure-native:network:Subnet") if s.inputs.get("addressPrefix") == "10.42.1.0/24"
     ]
     assert site.inputs["virtualNetworkSubnetId"] == subnet.id
-    assert site.inputs["outboundVnetRouting"] == {"allTraffic": True}
+    assert site.inputs["outboundVnetRouting"] == {"allTraffic": True, "applicationTraffic": True}
     assert site.get("siteConfig.vnetRouteAllEnabled") is True
 
 
@@ -91,9 +98,46 @@ def test_transport_and_debugging_settings(dev_stack: ProgramRun) -> None:
     assert site.inputs["httpsOnly"] is True
     assert site.get("siteConfig.minTlsVersion") == "1.2"
     assert site.get("siteConfig.scmMinTlsVersion") == "1.2"
-    assert site.get("siteConfig.ftpsState") == "Disabled"
     assert site.get("siteConfig.remoteDebuggingEnabled") is False
     assert site.get("siteConfig.http20Enabled") is True
+
+
+def test_the_site_sends_no_site_config_property_flex_refuses(dev_stack: ProgramRun) -> None:
+    """ARM error 51021: Flex refuses these even when null, including the SDK's own default."""
+    site_config = _site(dev_stack).inputs["siteConfig"]
+    assert sorted(set(site_config) & set(FLEX_REJECTED_SITE_CONFIG)) == []
+    # What Microsoft's FC1 quickstart sets is still there.
+    assert site_config["minTlsVersion"] == "1.2"
+
+
+def test_the_sdk_still_adds_its_default_so_the_transform_is_needed() -> None:
+    """If pulumi-azure-native ever stops adding it, the transform may go (and this test with it)."""
+    assert web.SiteConfigArgs().net_framework_version == "v4.6"
+
+
+def _transform(props: dict[str, Any]) -> dict[str, Any] | None:
+    args = pulumi.ResourceTransformArgs(
+        custom=True, type_=SITE, name="site", props=props, opts=pulumi.ResourceOptions()
+    )
+    result = strip_sdk_site_config_defaults(args)
+    return None if result is None else dict(result.props)
+
+
+def test_the_transform_drops_the_default_and_keeps_everything_else() -> None:
+    props = {"kind": "functionapp,linux", "siteConfig": {"netFrameworkVersion": "v4.6", "minTlsVersion": "1.2"}}
+    assert _transform(props) == {"kind": "functionapp,linux", "siteConfig": {"minTlsVersion": "1.2"}}
+
+
+def test_the_transform_keeps_a_secret_site_config_secret() -> None:
+    secret = rpc.wrap_rpc_secret({"netFrameworkVersion": "v4.6", "appSettings": [{"name": "A", "value": "b"}]})
+    transformed = _transform({"siteConfig": secret})
+    assert transformed is not None
+    assert rpc.is_rpc_secret(transformed["siteConfig"])
+    assert rpc.unwrap_rpc_secret(transformed["siteConfig"]) == {"appSettings": [{"name": "A", "value": "b"}]}
+
+
+def test_the_transform_leaves_other_resources_alone() -> None:
+    assert _transform({"allow": False}) is None
 
 
 def _edge_host(run: ProgramRun) -> str:

@@ -9,7 +9,13 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.network import PRIVATE_DNS_ZONES, Network, NetworkArgs
+from components.network import (
+    NAT_SKU_NAMES_IN_SDK,
+    PRIVATE_DNS_ZONES,
+    ZONE_REDUNDANT_NAT_SKU,
+    Network,
+    NetworkArgs,
+)
 from dev.offline import SUBSCRIPTION_ID, ProgramRun, RecordingMonitor, RegisteredResource, StackMocks, run_program
 from tests.conftest import run_with
 
@@ -21,6 +27,7 @@ NAT = "azure-native:network:NatGateway"
 PUBLIC_IP = "azure-native:network:PublicIPAddress"
 ZONE = "azure-native:privatedns:PrivateZone"
 ZONE_LINK = "azure-native:privatedns:VirtualNetworkLink"
+SUBNET_RELEASE = "pulumi-python:dynamic/eventstack:SubnetRelease"
 ENDPOINT = "azure-native:network:PrivateEndpoint"
 ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
 
@@ -223,7 +230,7 @@ def test_every_network_resource_is_a_child_of_the_component(dev_stack: ProgramRu
     counts: dict[str, int] = {}
     for child in children:
         counts[child.type] = counts.get(child.type, 0) + 1
-    assert counts == {VNET: 1, SUBNET: 2, NSG: 2, NAT: 1, PUBLIC_IP: 1, ZONE: 4, ZONE_LINK: 4}
+    assert counts == {VNET: 1, SUBNET: 2, NSG: 2, NAT: 1, PUBLIC_IP: 1, ZONE: 4, ZONE_LINK: 4, SUBNET_RELEASE: 1}
     for type_name in counts:
         for resource in dev_stack.of_type(type_name):
             assert resource.parent == component.urn, resource.urn
@@ -350,7 +357,8 @@ def test_two_networks_in_one_program_do_not_collide(fresh_mocks: RecordingMonito
     urns = [r.urn for r in fresh_mocks.registered]
     assert len(urns) == len(set(urns))
     custom = [r for r in fresh_mocks.registered if r.custom]
-    assert len(custom) == 2 * 17
+    # 17 Azure resources and the subnet release (components/subnet_release.py) per network.
+    assert len(custom) == 2 * 18
     # The mocks build ARM ids from resource group, parent and Azure names, as Azure does.
     ids = [r.id for r in custom]
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
@@ -372,3 +380,9 @@ def test_in_one_resource_group_only_the_zone_names_azure_fixes_are_shared(fresh_
     zone_ids = {r.id for r in fresh_mocks.registered if r.type == ZONE}
     assert shared == zone_ids
     assert len(zone_ids) == len(PRIVATE_DNS_ZONES)
+
+
+def test_the_pinned_sdk_still_has_no_zone_redundant_nat_gateway() -> None:
+    """When this fails, pulumi-azure-native can send StandardV2: switch the NAT gateway and its IP to it."""
+    assert ZONE_REDUNDANT_NAT_SKU not in NAT_SKU_NAMES_IN_SDK
+    assert {"Standard"} == NAT_SKU_NAMES_IN_SDK

@@ -146,18 +146,29 @@ QUIET_LEVELS = {"Warning", "Error", "Critical", "None"}
 def test_host_json_logs_no_request_bodies_or_tokens() -> None:
     logging = json.loads(CHECKED_IN_HOST_JSON.read_text())["logging"]
     levels = logging["logLevel"]
-    # Function logs are where a handler's payloads would land; Host.Results records each request.
+    # Function logs are where a handler's payloads would land.
     assert levels["default"] in QUIET_LEVELS
     assert levels["Function"] in QUIET_LEVELS
-    assert levels["Host.Results"] in QUIET_LEVELS
     assert logging["fileLoggingMode"] == "never"
     insights = logging["applicationInsights"]
     assert insights["samplingSettings"]["isEnabled"] is True
-    # Extended HTTP info adds client IPs and headers; live metrics stream raw telemetry; dependency
-    # telemetry records outbound URLs (the GitHub device-flow calls among them).
-    assert insights["httpAutoCollectionOptions"]["enableHttpTriggerExtendedInfoCollection"] is False
+    # Live metrics stream raw telemetry; dependency telemetry records outbound URLs (the GitHub
+    # device-flow calls among them). Extended HTTP info stays on: without it a request's result
+    # code is not its HTTP status and the alerts cannot count 429s and 5xx; the client IP it adds
+    # is masked by Application Insights (components/monitoring.py keeps masking on).
     assert insights["enableLiveMetrics"] is False
     assert insights["enableDependencyTracking"] is False
+
+
+def test_host_json_sends_every_request_result_the_alerts_count() -> None:
+    """Host.Results below Information keeps successes (and the app's own 429s and 5xx) out of `requests`."""
+    logging = json.loads(CHECKED_IN_HOST_JSON.read_text())["logging"]
+    assert logging["logLevel"]["Host.Results"] in {"Trace", "Debug", "Information"}
+    # A "Host" entry would be the more general one; Host.Results, the more specific, wins anyway.
+    excluded = {t.strip() for t in logging["applicationInsights"]["samplingSettings"]["excludedTypes"].split(";")}
+    assert "Request" in excluded
+    assert "Request" not in logging["applicationInsights"]["samplingSettings"].get("includedTypes", "")
+    assert logging["applicationInsights"]["httpAutoCollectionOptions"]["enableHttpTriggerExtendedInfoCollection"]
 
 
 def test_bundled_host_json_takes_the_throttles_from_config(

@@ -10,6 +10,7 @@ import pytest
 from components.identity import role_name
 from components.monitoring import Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
+from components.propagation import GRANT_PROPAGATION_SECONDS, GrantPropagationProvider
 from components.storage import (
     ATTENDEE_CONTAINERS,
     DEPLOYMENT_CONTAINER,
@@ -32,6 +33,7 @@ VAULT = "azure-native:keyvault:Vault"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 ENDPOINT = "azure-native:network:PrivateEndpoint"
 DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
+GRANT_PROPAGATION = "pulumi-python:dynamic/eventstack:GrantPropagation"
 
 
 def _identity(run: ProgramRun, name: str) -> RegisteredResource:
@@ -114,6 +116,28 @@ def test_the_account_waits_for_the_encryption_identity_to_be_allowed_to_use_the_
     ]
     assert role_name(key_grant.inputs["roleDefinitionId"]) == "Key Vault Crypto Service Encryption User"
     assert key_grant.urn in account.dependencies
+    # ... and for the time Azure documents for a new grant to apply, counted from the grant.
+    (applied,) = dev_stack.of_type(GRANT_PROPAGATION)
+    assert applied.urn in account.dependencies
+    assert key_grant.urn in applied.dependencies
+    assert applied.inputs["seconds"] == GRANT_PROPAGATION_SECONDS == 600
+    assert applied.inputs["guards"] == account.inputs["accountName"]
+
+
+def test_the_wait_sleeps_on_create_only() -> None:
+    slept: list[float] = []
+    provider = GrantPropagationProvider(sleep=slept.append)
+    result = provider.create({"guards": "stconfdemo", "seconds": 600})
+    assert slept == [600]
+    assert result.outs is not None
+    assert result.outs["waited_seconds"] == 600
+    # Restoring a withdrawn grant, or a changed duration, changes nothing: no second wait.
+    same = provider.diff(result.id, {"guards": "stconfdemo", "seconds": 600}, {"guards": "stconfdemo", "seconds": 60})
+    assert same.changes is False
+    # Another account is created after a wait of its own.
+    other = provider.diff(result.id, {"guards": "stconfdemo", "seconds": 600}, {"guards": "stother", "seconds": 600})
+    assert other.changes is True
+    assert other.replaces == ["guards"]
 
 
 def test_deleted_blobs_and_containers_stay_recoverable_only_briefly(dev_stack: ProgramRun) -> None:

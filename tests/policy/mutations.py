@@ -46,6 +46,16 @@ def drop(path: str) -> Mutation:
     return mutate
 
 
+def both(*mutations: Mutation) -> Mutation:
+    """Apply the mutations in order."""
+
+    def mutate(inputs: Inputs) -> None:
+        for mutation in mutations:
+            mutation(inputs)
+
+    return mutate
+
+
 def append(path: str, item: Any) -> Mutation:
     """Append an item to the list at a dotted path."""
 
@@ -55,6 +65,20 @@ def append(path: str, item: Any) -> Mutation:
         node.setdefault(last, []).append(item)
 
     return mutate
+
+
+# One value per property Flex refuses (ARM error 51021), as a program or the SDK would send it;
+# the last is null: Azure refuses the property even then.
+FLEX_REJECTED_EXAMPLES: tuple[tuple[str, Any], ...] = (
+    ("ftpsState", "Disabled"),
+    ("use32BitWorkerProcess", False),
+    ("netFrameworkVersion", "v4.6"),
+    ("functionsRuntimeScaleMonitoringEnabled", False),
+    ("linuxFxVersion", "PYTHON|3.11"),
+    ("windowsFxVersion", ""),
+    ("alwaysOn", False),
+    ("ftpsState", None),
+)
 
 
 def carries_app_settings(resource: RegisteredResource) -> bool:
@@ -223,8 +247,17 @@ CASES: list[Case] = [
     Case("function-app-https-only", SITE, "plain HTTP", set_("httpsOnly", False)),
     Case("function-app-minimum-tls-1-2", SITE, "site on TLS 1.0", set_("siteConfig.minTlsVersion", "1.0")),
     Case("function-app-minimum-tls-1-2", SITE, "SCM site on TLS 1.1", set_("siteConfig.scmMinTlsVersion", "1.1")),
-    Case("function-app-ftps-disabled", SITE, "FTPS only", set_("siteConfig.ftpsState", "FtpsOnly")),
-    Case("function-app-ftps-disabled", SITE, "FTP allowed", set_("siteConfig.ftpsState", "AllAllowed")),
+    Case("function-app-ftps-disabled", SITE, "a site off Flex with FTP at its default", drop("functionAppConfig")),
+    Case(
+        "function-app-ftps-disabled",
+        SITE,
+        "a site off Flex with FTP allowed",
+        both(drop("functionAppConfig"), set_("siteConfig.ftpsState", "AllAllowed")),
+    ),
+    *(
+        Case("function-app-flex-site-config", SITE, f"{name} sent as {value!r}", set_(f"siteConfig.{name}", value))
+        for name, value in FLEX_REJECTED_EXAMPLES
+    ),
     Case(
         "function-app-remote-debugging-disabled",
         SITE,

@@ -8,14 +8,16 @@ from dataclasses import replace
 
 import pytest
 from eventstack_policies import POLICIES, RESOURCE_POLICIES, STACK_POLICIES
+from eventstack_policies.function_app import FLEX_REJECTED_SITE_CONFIG as PACK_LIST
 from google.protobuf import json_format
 from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel, Policy, ResourceValidationPolicy, StackValidationPolicy
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
+from components.function_app import FLEX_REJECTED_SITE_CONFIG as PROGRAM_LIST
 from dev.offline import ProgramRun, RegisteredResource
 from tests.conftest import run_with
-from tests.policy.mutations import CASES, Case
+from tests.policy.mutations import CASES, FLEX_REJECTED_EXAMPLES, Case
 from tests.policy.policy_args import (
     Violation,
     properties_struct,
@@ -192,3 +194,9 @@ def test_other_accepted_configurations_pass_every_policy(overrides: dict[str, ob
     run = run_with(**overrides)
     found = [str(v) for resource in run.resources for policy in RESOURCE_POLICIES for v in violations(policy, resource)]
     assert found + [str(v) for v in _stack_findings(run.resources)] == []
+
+
+def test_the_flex_rule_knows_every_property_the_program_keeps_out() -> None:
+    """The pack's 51021 list, the program's and the mutation cases' name the same properties."""
+    assert sorted(PACK_LIST) == sorted(PROGRAM_LIST)
+    assert sorted({name for name, _ in FLEX_REJECTED_EXAMPLES}) == sorted(PACK_LIST)
