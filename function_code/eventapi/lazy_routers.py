@@ -62,8 +62,10 @@ class Routers:
 
     def _load(self, router: Router) -> None:
         with self._lock:
-            if self._pending.pop(router, None) is not None:  # not included by a request just before
+            if router in self._pending:  # not included by a request just before
                 self._include(router)
+                # Only once included: a router that failed to build is tried again by the next request.
+                del self._pending[router]
 
     def _include(self, router: Router) -> None:
         routes = self.app.router.routes

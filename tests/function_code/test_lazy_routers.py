@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import secrets
 import subprocess
@@ -130,3 +131,21 @@ def test_the_function_app_builds_only_the_eager_routers_at_import(tmp_path: Path
     eager = sorted(router.module for router in ROUTERS if not router.lazy_under)
     assert json.loads(result.stdout) == eager
     assert len(eager) < len(ROUTERS)
+
+
+def test_a_router_that_failed_to_build_is_tried_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    name = f"lazy_router_{secrets.token_hex(6)}"
+    module = tmp_path / f"{name}.py"
+    module.write_text("raise RuntimeError('not deployable yet')\n")
+    app = FastAPI()
+    routers = include_routers(app, [Router(name, "/x", lazy_under=("/x/late/",))])
+    with pytest.raises(RuntimeError, match="not deployable yet"):
+        _ask(app, ("GET", "/x/late/page"))
+    assert routers.pending == {name}
+
+    module.write_text(_ROUTER_MODULE.format(path="/late/page", name=name))
+    importlib.invalidate_caches()
+    (answer,) = _ask(app, ("GET", "/x/late/page"))
+    assert _json(answer) == {"from": name}
+    sys.modules.pop(name, None)
