@@ -1,6 +1,7 @@
 # eventstack: every target installs what it needs first.
 #   make local     run the API on this machine (Azurite + GitHub stand-in + uvicorn)
 #   make test      the whole suite: lint, type check, unit, API, policy and attack tests
+#   make fast      the suite without the slow scenarios (pytest -m "not slow"), in parallel
 #   make preview   offline dry run of what `pulumi up` would create
 #   make security  the attack suites and policy tests alone
 #   make bench     benchmarks (ratios measured in one run)
@@ -18,7 +19,11 @@ VENDOR_STAMP := build/package/.vendored
 # Headless Chromium and its WebDriver for the light-wall browser test (Debian packages; CI runs as root).
 BROWSER_STAMP := build/.browser-installed
 
-.PHONY: install lint typecheck test unit security preview local bench clean browser diagram teardown-report
+# pytest-xdist: one worker per core, each with its own Azurite and stand-ins; a worker that runs
+# out of tests takes half of another's (the slow scenarios are queued first, see tests/conftest.py).
+PYTEST_PARALLEL ?= --numprocesses auto --dist worksteal
+
+.PHONY: install lint typecheck test unit fast security preview local bench clean browser diagram teardown-report
 
 $(PY_STAMP): requirements.txt requirements-dev.txt function_code/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,12 +48,15 @@ typecheck: $(PY_STAMP)
 	$(VENV)/bin/mypy
 
 unit: install
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PARALLEL)
+
+fast: $(PY_STAMP) $(NODE_STAMP) $(VENDOR_STAMP)
+	$(PY) -m pytest $(PYTEST_PARALLEL) -m "not slow"
 
 test: install $(BROWSER_STAMP) lint typecheck unit
 
 security: install
-	$(PY) -m pytest tests/security tests/policy
+	$(PY) -m pytest $(PYTEST_PARALLEL) tests/security tests/policy
 
 preview: $(PY_STAMP) $(VENDOR_STAMP)
 	$(PY) -m dev.preview $(ARGS)

@@ -7,7 +7,10 @@
 3. token verifications per second: TokenService.verify against PyJWT's jwt.decode on the same key
    and token;
 4. authenticated POST /api/lights against unauthenticated GET /api/health on the same server
-   (a uvicorn process of its own, so that client and server do not share an interpreter).
+   (a uvicorn process of its own, so that client and server do not share an interpreter);
+5. the write path: authenticated POST /api/lights against bench/bare_write.py, a bare ASGI handler
+   that makes the same two table writes after verifying the token and the body, under the same
+   uvicorn and against the same Azurite.
 
 Runs of the two sides alternate, so that a neighbour's load lands on both rather than on one.
 """
@@ -31,7 +34,7 @@ import jwt
 
 from bench import Goal, Measurement
 from dev.github_standin import GitHubStandIn, OAuthApp
-from dev.local import AzuritePorts, api_environment, free_port, new_client_secret, start_azurite
+from dev.local import AzuritePorts, api_environment, free_port, new_client_secret, start_azurite, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_CODE = ROOT / "function_code"
@@ -50,6 +53,8 @@ APP_FACTORY = "eventapi.app:create_app_from_environment"
 IMPORT_GOAL = Goal(1.25, at_most=True)
 VERIFY_GOAL = Goal(0.9, at_most=False)
 HTTP_GOAL = Goal(0.5, at_most=False)
+WRITE_GOAL = Goal(0.8, at_most=False)
+BARE_WRITE_FACTORY = "bench.bare_write:create_app"
 
 _HELLO_WORLD = """
 import azure.functions as func
@@ -271,38 +276,62 @@ def _sign_in(client: httpx.Client, github: GitHubStandIn, user_id: int) -> str:
     return token
 
 
-def _http_rates(port: int, github: GitHubStandIn) -> tuple[float, float]:
-    """Requests per second, sequential from one client: GET /api/health, and authenticated POST /api/lights."""
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-        headers = itertools.cycle(
-            [{"Authorization": f"Bearer {_sign_in(client, github, 1_000_000 + n)}"} for n in range(ATTENDEES)]
+def _http_rates(port: int, bare_port: int, github: GitHubStandIn) -> tuple[float, float, float]:
+    """Requests per second, sequential from one client: GET /api/health and authenticated POST /api/lights
+    on the app, and the same POST on the bare handler (its own attendees, so no ETag is shared)."""
+    command = {"pattern": "pulse", "color": "00ff88"}
+    with (
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
+        httpx.Client(base_url=f"http://127.0.0.1:{bare_port}", timeout=10) as bare_client,
+    ):
+        app_headers, bare_headers = (
+            itertools.cycle(
+                [{"Authorization": f"Bearer {_sign_in(client, github, first + n)}"} for n in range(ATTENDEES)]
+            )
+            for first in (1_000_000, 2_000_000)
         )
 
         def health() -> httpx.Response:
             return client.get("/api/health")
 
         def lights() -> httpx.Response:
-            return client.post("/api/lights", json={"pattern": "pulse", "color": "00ff88"}, headers=next(headers))
+            return client.post("/api/lights", json=command, headers=next(app_headers))
 
-        for send in (health, lights):
+        def bare_lights() -> httpx.Response:
+            return bare_client.post("/api/lights", json=command, headers=next(bare_headers))
+
+        sides = (health, lights, bare_lights)
+        for send in sides:
             send().raise_for_status()  # warm-up
-        elapsed = {health: 0.0, lights: 0.0}
+        elapsed = dict.fromkeys(sides, 0.0)
         for _ in range(HTTP_ROUNDS):
-            for send in (health, lights):
+            for send in sides:
                 began = time.perf_counter()
                 for _ in range(HTTP_REQUESTS_PER_ROUND):
                     response = send()
                     if response.status_code >= 300:
-                        raise RuntimeError(f"{response.request.url.path} answered {response.status_code}")
+                        raise RuntimeError(f"{response.request.url} answered {response.status_code}")
                 elapsed[send] += time.perf_counter() - began
     total = HTTP_ROUNDS * HTTP_REQUESTS_PER_ROUND
-    return total / elapsed[health], total / elapsed[lights]
+    return total / elapsed[health], total / elapsed[lights], total / elapsed[bare_lights]
 
 
-def _served(scratch: Path) -> tuple[float, float, float, float]:
-    """Azurite and the GitHub stand-in, then items 2 and 4 against app processes that use them."""
+def _public_key_pem(state_dir: Path) -> str:
+    """The running app's current public key (its local signer keeps the key in `state_dir`)."""
+    from cryptography.hazmat.primitives import serialization
+    from eventapi.auth.signer import LocalSigner
+
+    signer = LocalSigner(state_dir)
+    key = signer.public_keys()[signer.current_kid()]
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def _served(scratch: Path) -> tuple[float, float, float, float, float]:
+    """Azurite and the GitHub stand-in, then items 2, 4 and 5 against app processes that use them."""
     sys.path.insert(0, str(FUNCTION_CODE))
     from eventapi.settings import load_settings
+
+    from bench.bare_write import PUBLIC_KEY_ENV
 
     ports = AzuritePorts(free_port(), free_port(), free_port())
     azurite = start_azurite(ports, scratch / "azurite")
@@ -334,23 +363,29 @@ def _served(scratch: Path) -> tuple[float, float, float, float]:
     try:
         app_first, bare_first = _first_responses(scratch, app_env)
         _, server, port = _first_response(APP_FACTORY, FUNCTION_CODE, app_env)
+        bare_port = free_port()
+        bare_env = {**app_env(port), PUBLIC_KEY_ENV: _public_key_pem(scratch / "served-state")}
+        bare_log = tempfile.TemporaryFile()  # noqa: SIM115 - the server writes to it for as long as it runs
+        bare = _spawn_uvicorn(BARE_WRITE_FACTORY, FUNCTION_CODE, bare_port, bare_env, bare_log)
         try:
-            health, lights = _http_rates(port, github)
+            wait_for_port(bare_port, bare)
+            health, lights, bare_lights = _http_rates(port, bare_port, github)
         finally:
+            _stop(bare)
             _stop(server)
     finally:
         github.shutdown()
         github.server_close()
         _stop(azurite)
-    return app_first, bare_first, health, lights
+    return app_first, bare_first, health, lights, bare_lights
 
 
 def run() -> list[Measurement]:
-    """Measure all four in one run; every ratio compares against a baseline measured alongside."""
+    """Measure all five in one run; every ratio compares against a baseline measured alongside."""
     with tempfile.TemporaryDirectory(prefix="eventstack-bench-") as scratch:
         scratch_dir = Path(scratch)
         app_import, bare_import, hello_import = _cold_imports(scratch_dir)
-        app_first, bare_first, health, lights = _served(scratch_dir)
+        app_first, bare_first, health, lights, bare_lights = _served(scratch_dir)
         app_verify, raw_verify = _verification_rates(scratch_dir / "verify-state")
     imports = f"s (median of {IMPORT_RUNS})"
     firsts = f"s (median of {FIRST_RESPONSE_RUNS})"
@@ -369,6 +404,9 @@ def run() -> list[Measurement]:
         Measurement("4. POST /api/lights (authenticated)", lights, "per s"),
         Measurement("   GET /api/health (unauthenticated)", health, "per s"),
         Measurement("   ratio POST /api/lights / GET /api/health", lights / health, "x", HTTP_GOAL),
+        Measurement("5. write path: POST /api/lights, the app", lights, "per s"),
+        Measurement("   POST /api/lights, bare handler (same writes)", bare_lights, "per s"),
+        Measurement("   ratio app / bare handler", lights / bare_lights, "x", WRITE_GOAL),
     ]
 
 

@@ -18,6 +18,7 @@ import time
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,17 @@ def vendored_files(site_packages: Path) -> list[tuple[str, Path]]:
             continue
         entries.append((f"{SITE_PACKAGES}/{relative.as_posix()}", path))
     return sorted(entries)
+
+
+@lru_cache(maxsize=8)
+def _hashed_vendored_files(site_packages: Path, folder_identity: tuple[int, int]) -> tuple[tuple[str, Path, str], ...]:
+    """`vendored_files` with each file's sha256, once per vendored folder and process.
+
+    A vendored folder is written once (renamed into place complete) and never changed, so its
+    files are hashed once; `folder_identity` (inode, change time) tells a folder removed and
+    vendored again at the same path from the one hashed before.
+    """
+    return tuple((name, path, file_sha256(path)) for name, path in vendored_files(site_packages))
 
 
 def _sha256_bytes(*chunks: bytes) -> str:
@@ -326,12 +338,15 @@ def build_bundle(args: BundleArgs) -> Bundle:
     host_json = json.dumps(bundled_host_json(_read_host_json(args.source_dir), args.http), indent=2) + "\n"
     site_packages = vendor_dependencies(requirements, args.cache_dir, args.pip_sources)
 
-    entries = [*source_files(args.source_dir), *vendored_files(site_packages)]
+    folder = site_packages.stat()
+    vendored = _hashed_vendored_files(site_packages, (folder.st_ino, folder.st_ctime_ns))
+    hashed = sorted([*((name, path, file_sha256(path)) for name, path in source_files(args.source_dir)), *vendored])
+    entries = [(name, path) for name, path, _ in hashed]
     # A cached zip is reused only when every entry's name and content is the same.
     key = _sha256_bytes(
         BUNDLE_FORMAT.encode(),
         host_json.encode(),
-        *(f"{name}\0{file_sha256(path)}".encode() for name, path in entries),
+        *(f"{name}\0{digest}".encode() for name, _, digest in hashed),
     )
     destination = args.cache_dir / "bundles" / f"{BUNDLE_PREFIX}{key[:32]}.zip"
     try:

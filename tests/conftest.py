@@ -12,6 +12,11 @@ import pytest
 from dev.offline import ProgramRun, RecordingMonitor, StackMocks, reset_runtime, run_program
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow scenarios run first: started last, one of them would be the tail of a parallel run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def fresh_mocks() -> Iterator[RecordingMonitor]:
     """Every test starts from new mocks and an empty runtime, so no state leaks between tests."""

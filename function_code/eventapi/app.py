@@ -9,12 +9,28 @@ from fastapi import FastAPI
 
 from eventapi.errors import register_error_handlers
 from eventapi.guard import BodyGuard, ConcurrencyGuard, ErrorShield, SecurityHeaders
+from eventapi.lazy_routers import Router, include_routers
 from eventapi.phases import PhaseGuard
-from eventapi.routes import auth, health, lights, me, privacy, wall
 from eventapi.services import Services, build_services
 from eventapi.settings import MAX_BODY_BYTES, load_settings
 
 API_PREFIX = "/api"
+
+
+def _api(name: str, *lazy_under: str) -> Router:
+    return Router(f"eventapi.routes.{name}", API_PREFIX, tuple(API_PREFIX + path for path in lazy_under))
+
+
+# In routing order. What a cold instance serves at once (the edge's probe, the wall's commands and
+# reads) is built at start-up; every other router on the first request under its paths.
+ROUTERS = (
+    _api("health"),
+    _api("auth", "/auth/", "/.well-known/"),
+    _api("lights"),
+    _api("me", "/me"),
+    _api("privacy", "/privacy"),
+    _api("wall", "/wall"),
+)
 # The SDKs log request URLs at INFO (table URLs carry session ids and attendee hashes as keys) and
 # bodies at DEBUG; the Functions worker logs requests. None of them goes below WARNING.
 _CHATTY_SDK_LOGGERS = (
@@ -48,9 +64,9 @@ def create_app(services: Services) -> FastAPI:
     )
     quiet_sdk_logs()
     app.state.services = services
-    for module in (health, auth, lights, me, privacy, wall):
-        app.include_router(module.router, prefix=API_PREFIX)
     register_error_handlers(app)
+    # Innermost: only a request that passed the guards builds a router.
+    include_routers(app, ROUTERS)
     settings = services.settings
     # Added innermost first: the shield wraps everything, the body guard sits next to the routes.
     app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)

@@ -37,9 +37,9 @@ def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_registers_an_anonymous_asgi_function_and_the_timer(tmp_path: Path) -> None:
-    # Settings only: importing the app must not call storage, Key Vault or GitHub.
-    env = api_environment(7071, "http://127.0.0.1:7072", AzuritePorts(1, 2, 3), tmp_path, new_client_secret())
+def azure_settings(state_dir: Path) -> dict[str, str]:
+    """App settings shaped as in Azure (Key Vault, managed identity, no connection string)."""
+    env = api_environment(7071, "http://127.0.0.1:7072", AzuritePorts(1, 2, 3), state_dir, new_client_secret())
     env["EVENTSTACK_STORAGE_CONNECTION_STRING"] = ""
     env.update(
         {
@@ -52,7 +52,12 @@ def test_registers_an_anonymous_asgi_function_and_the_timer(tmp_path: Path) -> N
             "EVENTSTACK_TOKEN_AUDIENCE": "https://app-confdemo.azurewebsites.net/api",
         }
     )
-    result = _run(env)
+    return env
+
+
+def test_registers_an_anonymous_asgi_function_and_the_timer(tmp_path: Path) -> None:
+    # Settings only: importing the app must not call storage, Key Vault or GitHub.
+    result = _run(azure_settings(tmp_path))
     assert result.returncode == 0, result.stderr
     functions = {f["name"]: f for f in json.loads(result.stdout)}
     http = next(f for f in functions.values() if "httpTrigger" in f["bindings"])

@@ -19,7 +19,7 @@ import pytest
 
 from tests.function_code.conftest import RunningApi, User, sign_in
 
-pytestmark = pytest.mark.azurite
+pytestmark = [pytest.mark.azurite, pytest.mark.slow]
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 # Enough cases per operation to reach every documented status, few enough for `make test`.

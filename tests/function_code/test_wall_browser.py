@@ -28,7 +28,7 @@ from dev.local import AzuritePorts
 from dev.offline import ROOT
 from tests.function_code.conftest import FakeClock, RunningApi, User, bearer, make_api, sign_in
 
-pytestmark = pytest.mark.azurite
+pytestmark = [pytest.mark.azurite, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -65,6 +65,7 @@ def venue(azurite: AzuritePorts, standin: GitHubStandIn, state_dir: Path, clock:
     running.stop()
 
 
+@pytest.mark.slow
 def test_five_hundred_attendees_sign_in_once_and_last_two_hours(
     venue: RunningApi, standin: GitHubStandIn, clock: FakeClock
 ) -> None:

@@ -148,6 +148,7 @@ def _fuzz(
     return seen
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
 def test_fuzzing_every_operation_from_the_openapi_document(
     api: RunningApi,
