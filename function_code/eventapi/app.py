@@ -7,10 +7,11 @@ import os
 
 from fastapi import FastAPI
 
+from eventapi.cors import CrossOrigin
 from eventapi.errors import register_error_handlers
 from eventapi.guard import BodyGuard, ConcurrencyGuard, ErrorShield, SecurityHeaders
 from eventapi.phases import PhaseGuard
-from eventapi.routes import auth, health, lights, me, privacy, wall
+from eventapi.routes import auth, health, join, lights, me, privacy, wall
 from eventapi.services import Services, build_services
 from eventapi.settings import MAX_BODY_BYTES, load_settings
 
@@ -48,7 +49,7 @@ def create_app(services: Services) -> FastAPI:
     )
     quiet_sdk_logs()
     app.state.services = services
-    for module in (health, auth, lights, me, privacy, wall):
+    for module in (health, auth, lights, me, privacy, wall, join):
         app.include_router(module.router, prefix=API_PREFIX)
     register_error_handlers(app)
     settings = services.settings
@@ -61,6 +62,8 @@ def create_app(services: Services) -> FastAPI:
         max_outstanding=settings.max_outstanding_requests,
     )
     app.add_middleware(ErrorShield)
+    # Outside the guards, so that a 429 or a 500 still reaches a cross-origin caller's code as the API worded it.
+    app.add_middleware(CrossOrigin, origins=settings.cors_origins)
     # Outermost, so that the guards' 413/415/429 and the shield's 500 carry the headers too.
     app.add_middleware(SecurityHeaders)
     return app
