@@ -27,7 +27,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 # Every visible element with text of its own: its text, size and colours as the browser computed them.
 # The background is the nearest ancestor's (or its own) opaque background colour.
-READ_TEXT_STYLES = """
+READ_TEXT_STYLES = r"""
 const found = [];
 for (const element of document.querySelectorAll(arguments[0] + " *")) {
   const own = Array.from(element.childNodes)
@@ -46,7 +46,8 @@ for (const element of document.querySelectorAll(arguments[0] + " *")) {
   let background = "rgba(0, 0, 0, 0)";
   for (let node = element; node; node = node.parentElement) {
     const colour = getComputedStyle(node).backgroundColor;
-    if (!colour.startsWith("rgba(0, 0, 0, 0)") && !colour.endsWith(", 0)")) {
+    // Transparent is rgba(..., 0); rgb(...) is opaque whatever its last channel.
+    if (!/^rgba\(.*, 0\)$/.test(colour)) {
       background = colour;
       break;
     }

@@ -36,11 +36,7 @@
   }
 
   function asCurl(method, path, body, auth) {
-    const parts = ["curl -sS"];
-    if (method !== "GET") {
-      parts.push(`-X ${method}`);
-    }
-    parts.push(`${api}${path}`);
+    const parts = [method === "GET" ? `curl -sS ${api}${path}` : `curl -sS -X ${method} ${api}${path}`];
     if (auth) {
       parts.push('-H "Authorization: Bearer $TOKEN"');
     }
