@@ -13,7 +13,9 @@ from eventapi.guard import (
     WALL_CONTENT_SECURITY_POLICY,
     content_security_policy,
 )
+from eventapi.qr import qr_svg
 
+from dev.local import walkthrough
 from tests.function_code.conftest import RunningApi
 
 pytestmark = pytest.mark.azurite
@@ -145,3 +147,23 @@ def test_a_405_names_every_method_served_at_the_path(
     assert response.status_code == 405
     assert response.headers["allow"] == allowed
     assert response.json() == {"error": "method_not_allowed"}
+
+
+def test_the_local_run_announces_the_wall_and_the_join_page() -> None:
+    banner = walkthrough("http://127.0.0.1:7071", "http://127.0.0.1:7072", "open")
+    assert "http://127.0.0.1:7071/api/wall" in banner
+    assert "http://127.0.0.1:7071/api/join" in banner
+
+
+def test_the_join_code_is_the_join_pages_address_drawn_by_the_server(api: RunningApi, client: httpx.Client) -> None:
+    response = client.get("/api/wall/join.svg")
+    assert response.status_code == 200
+    svg = response.text
+    # A scalable drawing (no fixed size), named by the address it holds; nothing loaded from elsewhere.
+    assert 'viewBox="0 0 ' in svg
+    assert " width=" not in svg.split(">", 1)[0]
+    assert f"<title>{api.url}/api/join</title>" in svg
+    assert "href" not in svg
+    assert "<script" not in svg
+    assert response.content == qr_svg(f"{api.url}/api/join")
+    assert response.content != qr_svg(f"{api.url}/api/wall")
