@@ -235,6 +235,7 @@
     if (Date.now() > deadline) {
       byId("sign-in-state").textContent = "The code expired: start again.";
       byId("pending").hidden = true;
+      byId("start").hidden = false;
       byId("start").disabled = false;
       return;
     }
@@ -254,6 +255,7 @@
       return;
     }
     byId("pending").hidden = true;
+    byId("start").hidden = false;
     byId("start").disabled = false;
     byId("sign-in-state").textContent = `${apiWords(result)} Start again.`;
   }
@@ -272,6 +274,7 @@
     const link = byId("verify-link");
     link.href = started.verification_uri_complete || started.verification_uri;
     byId("pending").hidden = false;
+    byId("start").hidden = true;
     const intervalS = Number(started.interval) || DEFAULT_INTERVAL_S;
     const deadline = Date.now() + Number(started.expires_in) * 1000;
     byId("sign-in-state").textContent = `Waiting for you to approve the code (checking every ${intervalS} s)\u2026`;
