@@ -95,6 +95,9 @@ EVENT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,14}[a-z0-9]$")
 OWNER_PATTERN = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$")
 # GitHub OAuth app client ids: "Iv1." / "Ov23li" prefixes followed by alphanumerics.
 GITHUB_CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9.]{8,40}$")
+# corsOrigins: which browser origins may call the bearer-token endpoints; "*" alone means any
+# (they take no cookie: THREATS.md, "Browser calls from other sites").
+ANY_CORS_ORIGIN = "*"
 CORS_ORIGIN_PATTERN = re.compile(
     r"^https://[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d{1,5})?$"
 )
@@ -338,12 +341,17 @@ def _network(values: Mapping[str, str | None], key: str, max_prefix: int) -> ipa
 
 
 def _origins(values: Mapping[str, str | None], key: str) -> tuple[str, ...]:
-    raw = values.get(key) or "[]"
-    allowed = 'a JSON list of https origins without paths or wildcards, e.g. ["https://wall.example.org"]'
+    raw = values.get(key) or json.dumps([ANY_CORS_ORIGIN])
+    allowed = (
+        '["*"] (any page may call the bearer-token endpoints), [] (none), or a JSON list of https origins '
+        'without paths or wildcards, e.g. ["https://play.example.org"]'
+    )
     try:
         parsed = json.loads(raw)
     except json.JSONDecodeError:
         raise ConfigError(key, raw, allowed) from None
+    if parsed == [ANY_CORS_ORIGIN]:
+        return (ANY_CORS_ORIGIN,)
     if not isinstance(parsed, list) or not all(isinstance(o, str) and CORS_ORIGIN_PATTERN.fullmatch(o) for o in parsed):
         raise ConfigError(key, raw, allowed)
     return tuple(parsed)
@@ -634,7 +642,7 @@ def _check_owner(value: str) -> None:
 
 
 def _check_cors_origins(values: tuple[str, ...]) -> None:
-    for origin in values:
+    for origin in (value for value in values if value != ANY_CORS_ORIGIN):
         host = origin.removeprefix("https://").split(":", 1)[0]
         if is_reserved_domain(host):
             raise ConfigError(

@@ -41,7 +41,7 @@ ALLOWED_METHODS: tuple[str, ...] = ("GET", "POST", "DELETE", "OPTIONS")
 # backreferences ("Web Application Firewall custom rules for Azure Front Door").
 ALLOWED_PATHS_PATTERN = (
     r"^(?:https?://[^/]+)?/api/(?:health|auth/[a-z0-9/_-]+|\.well-known/jwks\.json|lights|me|privacy"
-    r"|openapi\.json|docs|wall(?:/wall\.(?:js|css|svg))?)/?(?:\?.*)?$"
+    r"|openapi\.json|docs|wall(?:/(?:wall\.(?:js|css|svg)|join\.svg))?|join(?:/join\.(?:js|css))?)/?(?:\?.*)?$"
 )
 SIGN_IN_PATHS_PATTERN = r"^(?:https?://[^/]+)?/api/auth/"
 RATE_LIMIT_WINDOW_MINUTES = 1

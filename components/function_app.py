@@ -30,6 +30,8 @@ MIN_TLS_VERSION = "1.2"
 DEFAULT_HOST_SUFFIX = "azurewebsites.net"
 JWKS_PATH = ".well-known/jwks.json"
 CALLBACK_PATH = "auth/callback"
+WALL_PATH = "wall"
+JOIN_PATH = "join"
 APP_NAME_MAX = 60  # Azure site names: 2-60 letters, digits, hyphens; globally unique
 
 # Settings Flex Consumption rejects or ignores: the platform owns the runtime, the package
@@ -122,6 +124,16 @@ class AppSettingInputs:
     """HMACs of the admitted GitHub logins (allowlist mode)."""
 
 
+# The app answers CORS itself, on its data endpoints only (eventapi/settings.py reads this).
+CORS_ORIGINS_SETTING = "EVENTSTACK_CORS_ORIGINS"
+NO_CORS_ORIGIN = "none"
+
+
+def cors_origins_setting(origins: Sequence[str]) -> str:
+    """corsOrigins as the app reads it: `*`, `none`, or the origins separated by spaces."""
+    return " ".join(origins) if origins else NO_CORS_ORIGIN
+
+
 def app_settings(config: StackConfig, inputs: AppSettingInputs) -> dict[str, pulumi.Input[str]]:
     """Every app setting, by name: host storage, telemetry, and what eventapi/settings.py reads."""
     host = pulumi.Output.from_input(inputs.app_host)
@@ -149,6 +161,7 @@ def app_settings(config: StackConfig, inputs: AppSettingInputs) -> dict[str, pul
         "EVENTSTACK_AUTH_REQUESTS_PER_MINUTE": str(config.auth_requests_per_minute),
         "EVENTSTACK_MAX_CONCURRENT_REQUESTS": str(config.max_concurrent_requests),
         "EVENTSTACK_MAX_OUTSTANDING_REQUESTS": str(config.max_outstanding_requests),
+        CORS_ORIGINS_SETTING: cors_origins_setting(config.cors_origins),
         "EVENTSTACK_GITHUB_CLIENT_ID": config.github_client_id,
         BEHIND_EDGE_SETTING: "true" if inputs.behind_edge else "false",
         "EVENTSTACK_GITHUB_SECRET_NAME": inputs.github_secret_name,
@@ -268,6 +281,8 @@ class FunctionApp(pulumi.ComponentResource):
     default_host_name: pulumi.Output[str]
     app_url: pulumi.Output[str]
     jwks_url: pulumi.Output[str]
+    wall_url: pulumi.Output[str]
+    join_url: pulumi.Output[str]
     github_callback_url: pulumi.Output[str]
     scm_host: pulumi.Output[str]
     deployed_hash: pulumi.Output[str]
@@ -313,10 +328,6 @@ class FunctionApp(pulumi.ComponentResource):
         )
         main_default, main_rules = main_site_restrictions(args.edge)
         deploy_default, deploy_rules = deployment_restrictions(config)
-        cors_origins: pulumi.Input[list[str]] = list(config.cors_origins)
-        if args.edge is not None:
-            # Pages served through the edge call the API from the edge's origin.
-            cors_origins = host.apply(lambda h: [*config.cors_origins, f"https://{h}"])
 
         site = web.WebApp(
             f"{name}-app",
@@ -350,7 +361,9 @@ class FunctionApp(pulumi.ComponentResource):
                 remote_debugging_enabled=False,
                 http20_enabled=True,
                 vnet_route_all_enabled=True,
-                cors=web.CorsSettingsArgs(allowed_origins=cors_origins, support_credentials=False),
+                # Empty: an origin listed here makes the platform answer CORS on every path itself, and
+                # the app's own per-path answers (eventapi/cors.py, EVENTSTACK_CORS_ORIGINS) stop working.
+                cors=web.CorsSettingsArgs(allowed_origins=[], support_credentials=False),
                 ip_security_restrictions_default_action=main_default,
                 ip_security_restrictions=main_rules,
                 # The deployment endpoint has rules of its own, never inherited from the main site.
@@ -417,6 +430,9 @@ class FunctionApp(pulumi.ComponentResource):
         public_host = host if args.edge is not None else site.default_host_name
         self.app_url = public_host.apply(lambda h: f"https://{h}")
         self.jwks_url = public_host.apply(lambda h: f"https://{h}/{ROUTE_PREFIX}/{JWKS_PATH}")
+        # The big screen's page, and the page it sends attendees to (as its QR code).
+        self.wall_url = public_host.apply(lambda h: f"https://{h}/{ROUTE_PREFIX}/{WALL_PATH}")
+        self.join_url = public_host.apply(lambda h: f"https://{h}/{ROUTE_PREFIX}/{JOIN_PATH}")
         # What the operator registers as the OAuth app's authorization callback URL on GitHub: the
         # attendee's browser reaches it through the edge when there is one.
         self.github_callback_url = public_host.apply(lambda h: f"https://{h}/{ROUTE_PREFIX}/{CALLBACK_PATH}")
@@ -429,6 +445,8 @@ class FunctionApp(pulumi.ComponentResource):
                 "default_host_name": self.default_host_name,
                 "app_url": self.app_url,
                 "jwks_url": self.jwks_url,
+                "wall_url": self.wall_url,
+                "join_url": self.join_url,
                 "github_callback_url": self.github_callback_url,
                 "scm_host": self.scm_host,
                 "deployed_hash": self.deployed_hash,

@@ -31,6 +31,8 @@ class EventStack(pulumi.ComponentResource):
     function_app_name: pulumi.Output[str]
     app_url: pulumi.Output[str]
     jwks_url: pulumi.Output[str]
+    wall_url: pulumi.Output[str]
+    join_url: pulumi.Output[str]
     github_callback_url: pulumi.Output[str]
     # The edge's Front Door profile, when the stack builds one: it turns the WAF alert on.
     front_door_profile_id: pulumi.Output[str] | None = None
@@ -185,6 +187,8 @@ class EventStack(pulumi.ComponentResource):
         self.function_app_name = self.function_app.app_name
         self.app_url = self.function_app.app_url
         self.jwks_url = self.function_app.jwks_url
+        self.wall_url = self.function_app.wall_url
+        self.join_url = self.function_app.join_url
         self.github_callback_url = self.function_app.github_callback_url
 
         self.alerts = Alerts(
@@ -212,6 +216,8 @@ class EventStack(pulumi.ComponentResource):
                 "function_app_name": self.function_app_name,
                 "app_url": self.app_url,
                 "jwks_url": self.jwks_url,
+                "wall_url": self.wall_url,
+                "join_url": self.join_url,
                 "github_callback_url": self.github_callback_url,
             }
         )

@@ -156,6 +156,8 @@ def api_environment(
         "EVENTSTACK_ALLOWED_LOGIN_DIGESTS": "",
         "EVENTSTACK_MAX_CONCURRENT_REQUESTS": "20",
         "EVENTSTACK_MAX_OUTSTANDING_REQUESTS": "100",
+        # Any page may call the bearer-token endpoints, as in Azure by default (corsOrigins).
+        "EVENTSTACK_CORS_ORIGINS": "*",
         "EVENTSTACK_GITHUB_CLIENT_ID": LOCAL_GITHUB_CLIENT_ID,
         "EVENTSTACK_GITHUB_BASE_URL": github_url,
         "EVENTSTACK_GITHUB_API_URL": github_url,
@@ -175,7 +177,12 @@ def walkthrough(api: str, github: str, mode: str) -> str:
         else "sign-in is open to every GitHub login (set EVENTSTACK_ALLOWED_GITHUB_LOGINS=a,b to allow only those)"
     )
     return f"""
-The event API runs on {api}/api  (docs: {api}/api/docs); {admitted}. Try it:
+The event API runs on {api}/api  (docs: {api}/api/docs); {admitted}.
+
+  The wall, for the big screen:   {api}/api/wall
+  The join page, for phones:      {api}/api/join   (its sign-in button leads to the GitHub stand-in)
+
+Or try it with curl:
 
   # 1. start a sign-in on your "device": note device_code and user_code
   curl -s -X POST {api}/api/auth/device

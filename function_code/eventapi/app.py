@@ -7,6 +7,7 @@ import os
 
 from fastapi import FastAPI
 
+from eventapi.cors import CrossOrigin
 from eventapi.errors import register_error_handlers
 from eventapi.guard import BodyGuard, ConcurrencyGuard, ErrorShield, SecurityHeaders
 from eventapi.lazy_routers import Router, include_routers
@@ -30,6 +31,7 @@ ROUTERS = (
     _api("me", "/me"),
     _api("privacy", "/privacy"),
     _api("wall", "/wall"),
+    _api("join", "/join"),
 )
 # The SDKs log request URLs at INFO (table URLs carry session ids and attendee hashes as keys) and
 # bodies at DEBUG; the Functions worker logs requests. None of them goes below WARNING.
@@ -77,6 +79,8 @@ def create_app(services: Services) -> FastAPI:
         max_outstanding=settings.max_outstanding_requests,
     )
     app.add_middleware(ErrorShield)
+    # Outside the guards, so that a 429 or a 500 still reaches a cross-origin caller's code as the API worded it.
+    app.add_middleware(CrossOrigin, origins=settings.cors_origins)
     # Outermost, so that the guards' 413/415/429 and the shield's 500 carry the headers too.
     app.add_middleware(SecurityHeaders)
     return app

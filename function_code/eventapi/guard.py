@@ -47,11 +47,11 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 API_CONTENT_SECURITY_POLICY = b"default-src 'none'; frame-ancestors 'none'"
 # The interactive docs page loads Swagger UI from a CDN, so it only refuses to be framed.
 DOCS_CONTENT_SECURITY_POLICY = b"frame-ancestors 'none'"
-# The light wall: its own script, style, icon and fetches from this origin only; no inline code,
-# no eval, no plugins, no base or form targets, never framed.
 SIGN_IN_PAGE_CONTENT_SECURITY_POLICY = (
     b"default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+# The wall and the join page: their own script, style, images and fetches from this origin only;
+# no inline code, no eval, no plugins, no base or form targets, never framed.
 WALL_CONTENT_SECURITY_POLICY = (
     b"default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
     b"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -61,6 +61,7 @@ PAGE_CONTENT_SECURITY_POLICIES: Mapping[str, bytes] = MappingProxyType(
     {
         "/api/docs": DOCS_CONTENT_SECURITY_POLICY,
         "/api/wall": WALL_CONTENT_SECURITY_POLICY,
+        "/api/join": WALL_CONTENT_SECURITY_POLICY,
         # The sign-in pages: no script, no style, a form that may only go back to this app.
         "/api/auth/verify": SIGN_IN_PAGE_CONTENT_SECURITY_POLICY,
     }

@@ -25,7 +25,8 @@ SIGN_IN_PATHS: tuple[str, ...] = (
     "/api/auth/github",
     "/api/auth/callback",
 )
-DATA_PATHS: tuple[str, ...] = ("/api/lights", "/api/me", "/api/wall")
+# The pages close with the data they show or send: after dataDeleteBy there is nothing to join.
+DATA_PATHS: tuple[str, ...] = ("/api/lights", "/api/me", "/api/wall", "/api/join")
 GONE = "gone"
 
 

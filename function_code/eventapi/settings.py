@@ -48,6 +48,10 @@ MAX_OUTSTANDING_REQUESTS = (1, 1000)
 DEFAULT_GITHUB_BASE_URL = "https://github.com"
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 DEFAULT_LOCAL_STATE_DIR = ".local"
+# Which browser origins may call the bearer-token endpoints (see read_cors_origins).
+CORS_ORIGINS_SETTING = "EVENTSTACK_CORS_ORIGINS"
+ANY_ORIGIN = "*"
+NO_ORIGIN = "none"
 
 # Values that mean "someone forgot to set this": refused rather than run with.
 _PLACEHOLDER = re.compile(r"placeholder|changeme|change-me|replace-?me|example\.|todo|xxx|<.*>", re.IGNORECASE)
@@ -115,6 +119,8 @@ class Settings:
     resources: AzureResources | LocalResources
     behind_edge: bool = False
     """Front Door stands in front of the app and reports each caller's address (see below)."""
+    cors_origins: tuple[str, ...] = (ANY_ORIGIN,)
+    """Browser origins the bearer-token endpoints answer cross-origin (eventapi.cors); `*` is any."""
 
     @property
     def data_delete_by(self) -> datetime:
@@ -130,6 +136,11 @@ class Settings:
     def verification_uri(self) -> str:
         """Where an attendee's browser approves a device code (on this app: the issuer is its origin)."""
         return f"{self.token_issuer}/api/auth/verify"
+
+    @property
+    def join_url(self) -> str:
+        """The attendees' join page: the wall shows it as a QR code and in large type."""
+        return f"{self.token_issuer}/api/join"
 
     @property
     def github_callback_url(self) -> str:
@@ -260,6 +271,28 @@ def read_behind_edge(read: _Reader) -> bool:
     return raw == "true"
 
 
+# --- cross-origin calls ----------------------------------------------------------------------
+# "*" (any origin; the default), "none", or space-separated origins: which browser pages may call
+# the bearer-token endpoints. Sign-in pages never answer cross-origin, whatever this says.
+_ORIGIN = re.compile(r"^https://[a-z0-9.-]+(:\d{1,5})?$|^http://(127\.0\.0\.1|localhost)(:\d{1,5})?$")
+
+
+def read_cors_origins(read: _Reader) -> tuple[str, ...]:
+    """EVENTSTACK_CORS_ORIGINS: `*`, `none`, or https origins (http only on loopback), space-separated."""
+    raw = read.env.get(CORS_ORIGINS_SETTING, "").strip() or ANY_ORIGIN
+    if raw == NO_ORIGIN:
+        return ()
+    origins = tuple(raw.split())
+    if origins == (ANY_ORIGIN,):
+        return origins
+    if not all(_ORIGIN.fullmatch(origin) for origin in origins):
+        read.problems.append(
+            f"{CORS_ORIGINS_SETTING} must be *, none, or space-separated origins like https://play.example.org"
+        )
+        return ()
+    return origins
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Read and validate the settings; raise SettingsError naming every problem at once."""
     read = _Reader(env)
@@ -284,6 +317,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         allowed_login_digests=read.digests("EVENTSTACK_ALLOWED_LOGIN_DIGESTS"),
         resources=_resources(read),
         behind_edge=read_behind_edge(read),
+        cors_origins=read_cors_origins(read),
     )
     if settings.max_outstanding_requests < settings.max_concurrent_requests:
         read.problems.append("EVENTSTACK_MAX_OUTSTANDING_REQUESTS must be at least EVENTSTACK_MAX_CONCURRENT_REQUESTS")

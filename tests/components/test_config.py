@@ -77,7 +77,8 @@ BAD_VALUES: list[tuple[str, str]] = [
     ("privateEndpointSubnet", "10.42.1.128/25"),  # overlaps the integration subnet
     ("privateEndpointSubnet", "192.168.0.0/24"),
     ("privateEndpointSubnet", "10.42.2.0/29"),
-    ("corsOrigins", '["*"]'),
+    ("corsOrigins", '["*", "https://wall.example.org"]'),
+    ("corsOrigins", '["https://*.example.org"]'),
     ("corsOrigins", '["http://wall.example.org"]'),
     ("corsOrigins", '["https://wall.example.org/path"]'),
     ("corsOrigins", "https://wall.example.org"),
@@ -143,7 +144,8 @@ def test_the_dev_stack_is_valid() -> None:
     assert config.event_ends_at == datetime(2027, 6, 5, 18, tzinfo=UTC)
     assert config.data_delete_by == datetime(2027, 6, 7, 18, tzinfo=UTC)
     assert config.integration_subnet == ipaddress.IPv4Network("10.42.1.0/24")
-    assert config.cors_origins == ()
+    # Any page may call the bearer-token endpoints unless the stack says otherwise.
+    assert config.cors_origins == ("*",)
 
 
 @pytest.mark.parametrize(("key", "value"), BAD_VALUES)
@@ -187,6 +189,7 @@ def test_valid_cors_origins_and_premium_vault_are_accepted() -> None:
     )
     assert config.cors_origins == ("https://wall.example.org", "https://a.example.org:8443")
     assert config.key_vault_sku == "premium"
+    assert parse_config(dev_values(corsOrigins="[]"), "dev").cors_origins == ()
 
 
 def test_config_is_frozen() -> None:

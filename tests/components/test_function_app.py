@@ -146,27 +146,26 @@ def _edge_host(run: ProgramRun) -> str:
     return host
 
 
-def test_no_browser_origin_but_the_edge_is_allowed_by_default(dev_stack: ProgramRun) -> None:
-    assert _site(dev_stack).get("siteConfig.cors") == {
-        "allowedOrigins": [f"https://{_edge_host(dev_stack)}"],
-        "supportCredentials": False,
-    }
+def test_the_platform_answers_no_cors_so_the_app_answers_it_per_path(dev_stack: ProgramRun) -> None:
+    # A platform origin would answer every path, the sign-in pages included, and silence the app's own.
+    assert _site(dev_stack).get("siteConfig.cors") == {"allowedOrigins": [], "supportCredentials": False}
+    assert _site(run_with(edge="none")).get("siteConfig.cors") == {"allowedOrigins": [], "supportCredentials": False}
 
 
-def test_without_the_edge_no_browser_origin_is_allowed_by_default() -> None:
-    run = run_with(edge="none")
-    assert _site(run).get("siteConfig.cors") == {"allowedOrigins": [], "supportCredentials": False}
+def test_the_app_gets_the_cors_origins_any_by_default(dev_stack: ProgramRun) -> None:
+    assert _settings(dev_stack)["EVENTSTACK_CORS_ORIGINS"] == "*"
 
 
-def test_cors_allows_exactly_the_configured_origins_and_the_edge() -> None:
-    run = run_with(corsOrigins=["https://wall.example.org", "https://stage.example.org"])
-    assert _site(run).get("siteConfig.cors.allowedOrigins") == [
-        "https://wall.example.org",
-        "https://stage.example.org",
-        f"https://{_edge_host(run)}",
-    ]
-    run = run_with(edge="none", corsOrigins=["https://wall.example.org"])
-    assert _site(run).get("siteConfig.cors.allowedOrigins") == ["https://wall.example.org"]
+def test_the_app_gets_exactly_the_configured_cors_origins() -> None:
+    run = run_with(corsOrigins=["https://play.conference.org", "https://stage.conference.org:8443"])
+    assert _settings(run)["EVENTSTACK_CORS_ORIGINS"] == "https://play.conference.org https://stage.conference.org:8443"
+    assert _settings(run_with(corsOrigins=[]))["EVENTSTACK_CORS_ORIGINS"] == "none"
+
+
+def test_the_wall_and_join_pages_are_outputs_on_the_public_host(dev_stack: ProgramRun) -> None:
+    assert dev_stack.outputs["wallUrl"] == f"{dev_stack.outputs['appUrl']}/api/wall"
+    assert dev_stack.outputs["joinUrl"] == f"{dev_stack.outputs['appUrl']}/api/join"
+    assert dev_stack.outputs["joinUrl"].startswith(f"https://{_edge_host(dev_stack)}/")
 
 
 def test_basic_auth_publishing_is_off_for_ftp_and_scm(dev_stack: ProgramRun) -> None:

@@ -241,7 +241,7 @@ def test_the_real_source_tree_ships_the_wall_page_files() -> None:
     # The page, its script, style and icon are read from eventapi/static/ at import time: a
     # package without them would not start.
     shipped = {name for name, _ in package.source_files(package.SOURCE_DIR)}
-    for name in ("wall.html", "wall.js", "wall.css", "wall.svg"):
+    for name in ("wall.html", "wall.js", "wall.css", "wall.svg", "join.html", "join.js", "join.css"):
         assert f"eventapi/static/{name}" in shipped
 
 
@@ -333,7 +333,16 @@ def test_the_real_bundle_vendors_linux_wheels(tmp_path: Path) -> None:
     bundle = build_bundle(BundleArgs(http=DEFAULT_HTTP))
     names = set(_names(bundle))
     assert {"function_app.py", "host.json", "requirements.txt"} <= names
-    for module in ("azure/functions", "azure/identity", "azure/data/tables", "azure/keyvault/keys", "fastapi", "jwt"):
+    modules = (
+        "azure/functions",
+        "azure/identity",
+        "azure/data/tables",
+        "azure/keyvault/keys",
+        "fastapi",
+        "jwt",
+        "segno",
+    )
+    for module in modules:
         assert f"{SITE_PACKAGES}/{module}/__init__.py" in names, module
     # The azure namespace holds every azure-* distribution: they were installed in one pip call.
     assert not any(name.startswith(f"{SITE_PACKAGES}/azure_functions_worker/") for name in names)
@@ -345,6 +354,29 @@ def test_the_real_bundle_vendors_linux_wheels(tmp_path: Path) -> None:
     assert wheel_tags and "manylinux" in wheel_tags[0] and "x86_64" in wheel_tags[0]
     assert any(name.endswith(".cpython-311-x86_64-linux-gnu.so") for name in names)
     assert not any(name.endswith((".pyc", ".dll", ".dylib")) for name in names)
+
+
+def test_the_real_bundle_draws_the_join_code_with_its_own_dependencies(tmp_path: Path) -> None:
+    """The wall's QR code comes from the vendored segno: the bundle alone, no development packages."""
+    bundle = build_bundle(BundleArgs(http=DEFAULT_HTTP))
+    with zipfile.ZipFile(bundle.path) as archive:
+        archive.extractall(tmp_path)
+    script = (
+        "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]; "
+        "from eventapi.qr import qr_svg; import segno; "
+        "assert segno.__file__.startswith(sys.argv[2]), segno.__file__; "
+        "print(qr_svg('https://wall.example/api/join')[:4].decode())"
+    )
+    # -I -S: no user site, no environment, no site-packages of this interpreter's virtualenv.
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", script, str(tmp_path), str(tmp_path / SITE_PACKAGES)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "<svg"
 
 
 # The cache: bounded, whatever the number of builds

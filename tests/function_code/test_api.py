@@ -304,6 +304,10 @@ def test_openapi_and_docs_are_served_under_api(client: httpx.Client) -> None:
         "/api/wall/wall.js",
         "/api/wall/wall.css",
         "/api/wall/wall.svg",
+        "/api/wall/join.svg",
+        "/api/join",
+        "/api/join/join.js",
+        "/api/join/join.css",
     } == paths
     docs = client.get("/api/docs")
     assert docs.status_code == 200 and "/api/openapi.json" in docs.text

@@ -28,6 +28,7 @@ DATA = [
     ("GET", "/api/me", None),
     ("DELETE", "/api/me", None),
     ("GET", "/api/wall", None),
+    ("GET", "/api/join", None),
 ]
 ALWAYS = ["/api/health", "/api/privacy", "/api/.well-known/jwks.json", "/api/openapi.json"]
 

@@ -1,4 +1,4 @@
-"""The light wall in a real browser: headless Chromium (Debian's `chromium` + `chromium-driver`, `make browser`).
+"""The light wall in a real browser: headless Chromium (tests/function_code/chromium.py).
 
 The page is served by the local API (uvicorn, Azurite behind it) on a clock of its own, so its
 hour on the wall holds exactly what this test puts there. Commands are sent the way an attendee
@@ -19,21 +19,18 @@ import pytest
 from eventapi.storage.lights import LightStore
 from eventapi.storage.tables import Tables
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dev.github_standin import GitHubStandIn
 from dev.local import AzuritePorts
 from dev.offline import ROOT
+from tests.function_code.chromium import PROJECTOR, contrast, open_chromium, text_styles
 from tests.function_code.conftest import FakeClock, RunningApi, User, bearer, make_api, sign_in
 
 pytestmark = [pytest.mark.azurite, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-# A big screen, as at the venue.
-WINDOW = (1920, 1080)
+WINDOW = PROJECTOR
 # Committed as docs/wall.png after a run; CI keeps it as an artifact.
 SCREENSHOT = ROOT / "build" / "test-artifacts" / "wall.png"
 # An hour no other test writes lights into.
@@ -50,16 +47,17 @@ COMMANDS = [
     ("pulse", "7c5cff"),
     ("chase", "ff7a1a"),
     ("solid", "00e5ff"),
+    ("blink", "b46bff"),
+    ("rainbow", "3ee0d0"),
 ]
+# Readable from the back of a hall at 1920x1080: no text under this (CSS px), WCAG AA contrast or better.
+MIN_WALL_TEXT_PX = 24
+MIN_CONTRAST = 4.5
+# The QR code, big enough to scan from rows away (CSS px at 1920x1080).
+MIN_QR_PX = 300
+# A single light's bulb at 1920x1080 (CSS px); a dozen get about a third of that each.
+LONE_BULB_PX = 150
 STORED_MARKUP = '<img src="/api/health" id="injected">'
-
-# Runs before the page's own code (DevTools injects it; the page's policy does not apply to it).
-RECORD_VIOLATIONS = """
-window.cspViolations = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
-});
-"""
 
 
 @dataclass
@@ -80,47 +78,19 @@ def wall_api(azurite: AzuritePorts, github: GitHubStandIn, state_dir: Path) -> I
 
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
-    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
-    assert not missing, f"{missing} not installed: run `make browser`"
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        # CI runs as root, where Chromium's sandbox cannot start.
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        f"--window-size={WINDOW[0]},{WINDOW[1]}",
-        "--hide-scrollbars",
-        # Nothing but the page under test: no updates, sync or first-run traffic.
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-default-apps",
-        "--force-color-profile=srgb",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
-    try:
-        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_VIOLATIONS})
-        # The window's size includes the browser's own frame; the screen is the page's viewport.
-        driver.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": WINDOW[0], "height": WINDOW[1], "deviceScaleFactor": 1, "mobile": False},
-        )
-        yield driver
-    finally:
-        driver.quit()
+    driver = open_chromium(WINDOW)
+    yield driver
+    driver.quit()
 
 
 def _shown(driver: webdriver.Chrome) -> list[tuple[str, str]]:
     """(pattern, color) of every light on the page, top to bottom, read from its text."""
     shown = []
     for light in driver.find_elements(By.CSS_SELECTOR, "#lights > li.light"):
-        pattern = light.find_element(By.CSS_SELECTOR, ".light-pattern").text.strip().lower()
-        color = light.find_element(By.CSS_SELECTOR, ".light-color").text.strip()
-        shown.append((pattern, color))
+        # The text as written, shown or not: a crowded wall hides colour and time before shrinking text.
+        pattern = (light.find_element(By.CSS_SELECTOR, ".light-pattern").get_attribute("textContent") or "").strip()
+        color = (light.find_element(By.CSS_SELECTOR, ".light-color").get_attribute("textContent") or "").strip()
+        shown.append((pattern.lower(), color))
     return shown
 
 
@@ -154,7 +124,7 @@ def test_the_wall_shows_every_command_newest_first_as_text_under_its_policy(
 
     # Each light carries its pattern's animation class and its own color.
     first = browser.find_element(By.CSS_SELECTOR, "#lights > li.light")
-    assert "pattern-solid" in (first.get_attribute("class") or "").split()
+    assert f"pattern-{COMMANDS[-1][0]}" in (first.get_attribute("class") or "").split()
     bulb = first.find_element(By.CSS_SELECTOR, ".bulb")
     light = browser.execute_script("return getComputedStyle(arguments[0]).getPropertyValue('--light');", bulb)
     assert str(light).strip() == f"#{COMMANDS[-1][1]}"
@@ -171,9 +141,38 @@ def test_the_wall_shows_every_command_newest_first_as_text_under_its_policy(
     assert str(sender.id) not in page_text
 
     # How to join, with this deployment's own URLs.
-    assert f"{api.url}/api/auth/device" in browser.find_element(By.ID, "step-device").text
-    assert f"{api.url}/api/lights" in browser.find_element(By.ID, "step-light").text
+    assert browser.find_element(By.ID, "join-url").text == f"{api.url}/api/join"
     assert browser.find_element(By.ID, "privacy-link").get_attribute("href") == f"{api.url}/api/privacy"
+
+    # The newest light is shown at full strength from its first frame; nothing fades the wall's edges.
+    newest = browser.find_element(By.CSS_SELECTOR, "#lights > li.light")
+    assert browser.execute_script("return getComputedStyle(arguments[0]).opacity;", newest) == "1"
+    wall_box = browser.find_element(By.ID, "wall")
+    assert browser.execute_script("return getComputedStyle(arguments[0]).maskImage;", wall_box) == "none"
+    # The lights fill the screen: together their cards cover most of the wall's box.
+    covered = browser.execute_script(
+        """const wall = arguments[0].getBoundingClientRect();
+        let area = 0;
+        for (const light of document.querySelectorAll("#lights > li.light")) {
+          const box = light.getBoundingClientRect();
+          area += box.width * box.height;
+        }
+        return area / (wall.width * wall.height);""",
+        wall_box,
+    )
+    assert float(covered) > 0.6, covered
+    assert browser.find_element(By.ID, "count").text == f"{len(expected)} lights in the last 5 minutes"
+
+    # Every text on the wall and its join panel is large enough and contrasts enough, as computed.
+    styles = text_styles(browser)
+    assert {"join-title", "join-url", "count"} <= {style["id"] for style in styles}
+    small = [style for style in styles if style["size"] < MIN_WALL_TEXT_PX]
+    assert small == []
+    faint = [style for style in styles if contrast(style["colour"], style["background"]) < MIN_CONTRAST]
+    assert faint == []
+    code = browser.find_element(By.ID, "join-code")
+    assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0;", code)
+    assert code.size["width"] >= MIN_QR_PX
 
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(SCREENSHOT))
@@ -188,11 +187,15 @@ def test_nothing_moves_when_the_viewer_asks_for_reduced_motion(wall_api: WallApi
     browser.execute_cdp_cmd(
         "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]}
     )
+    # A day later than the other test's lights: this light is alone on the wall.
+    wall_api.clock.advance(timedelta(days=1))
     wall_api.running.services.lights.add("blink", "ff4f6d", wall_api.clock())
     browser.get(f"{wall_api.running.url}/api/wall")
     interval = _poll_seconds(browser)
-    WebDriverWait(browser, 2 * interval).until(lambda d: ("blink", "#ff4f6d") in _shown(d))
+    WebDriverWait(browser, 2 * interval).until(lambda d: _shown(d) == [("blink", "#ff4f6d")])
     bulb = browser.find_element(By.CSS_SELECTOR, "#lights > li.pattern-blink .bulb")
     assert bulb.value_of_css_property("animation-name") == "none"
+    # One light alone is drawn large: the lights scale with how many there are.
+    assert bulb.size["width"] >= LONE_BULB_PX
     assert browser.execute_script("return window.cspViolations;") == []
     assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []

@@ -1,4 +1,5 @@
-"""The wall page over plain HTTP: its files, its own content security policy, and 405s that name every method."""
+"""The wall and join pages over plain HTTP: their files, their own content security policy, and 405s that name
+every method."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from eventapi.guard import (
     WALL_CONTENT_SECURITY_POLICY,
     content_security_policy,
 )
+from eventapi.qr import qr_svg
 
+from dev.local import walkthrough
 from tests.function_code.conftest import RunningApi
 
 pytestmark = pytest.mark.azurite
@@ -32,8 +35,9 @@ def _directives(policy: str) -> dict[str, list[str]]:
     return parsed
 
 
-def test_the_wall_serves_under_the_strict_policy(client: httpx.Client) -> None:
-    response = client.get("/api/wall")
+@pytest.mark.parametrize("page", ["/api/wall", "/api/join"])
+def test_the_pages_serve_under_the_strict_policy(client: httpx.Client, page: str) -> None:
+    response = client.get(page)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     policy = response.headers["content-security-policy"]
@@ -78,10 +82,11 @@ class _InlineCode(HTMLParser):
             self.found.append("inline <script>")
 
 
-def test_the_page_has_no_inline_script_or_style(client: httpx.Client) -> None:
+@pytest.mark.parametrize(("page", "script"), [("/api/wall", "/api/wall/wall.js"), ("/api/join", "/api/join/join.js")])
+def test_the_pages_have_no_inline_script_or_style(client: httpx.Client, page: str, script: str) -> None:
     parser = _InlineCode()
-    parser.feed(client.get("/api/wall").text)
-    assert parser.scripts == ["/api/wall/wall.js"]
+    parser.feed(client.get(page).text)
+    assert parser.scripts == [script]
     assert parser.found == []
 
 
@@ -91,6 +96,9 @@ def test_the_page_has_no_inline_script_or_style(client: httpx.Client) -> None:
         ("/api/wall/wall.js", "text/javascript"),
         ("/api/wall/wall.css", "text/css"),
         ("/api/wall/wall.svg", "image/svg+xml"),
+        ("/api/wall/join.svg", "image/svg+xml"),
+        ("/api/join/join.js", "text/javascript"),
+        ("/api/join/join.css", "text/css"),
     ],
 )
 def test_the_page_files_come_from_the_app(client: httpx.Client, path: str, media_type: str) -> None:
@@ -101,8 +109,9 @@ def test_the_page_files_come_from_the_app(client: httpx.Client, path: str, media
     assert response.content
 
 
-def test_the_script_sets_text_never_markup(client: httpx.Client) -> None:
-    script = client.get("/api/wall/wall.js").text
+@pytest.mark.parametrize("path", ["/api/wall/wall.js", "/api/join/join.js"])
+def test_the_scripts_set_text_never_markup(client: httpx.Client, path: str) -> None:
+    script = client.get(path).text
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in script
     assert "textContent" in script
@@ -115,7 +124,9 @@ def test_other_responses_keep_the_api_policy() -> None:
     assert content_security_policy("/api/wall/") == API_CONTENT_SECURITY_POLICY
     # A page is added by one line in the table.
     assert content_security_policy("/api/auth/verify", {"/api/auth/verify": b"x"}) == b"x"
-    assert {"/api/docs", "/api/wall"} <= set(PAGE_CONTENT_SECURITY_POLICIES)
+    assert {"/api/docs", "/api/wall", "/api/join"} <= set(PAGE_CONTENT_SECURITY_POLICIES)
+    assert content_security_policy("/api/join") == WALL_CONTENT_SECURITY_POLICY
+    assert content_security_policy("/api/join/join.js") == API_CONTENT_SECURITY_POLICY
 
 
 @pytest.mark.parametrize(
@@ -125,6 +136,7 @@ def test_other_responses_keep_the_api_policy() -> None:
         ("OPTIONS", "/api/lights", "GET, POST"),
         ("POST", "/api/me", "GET, DELETE"),
         ("DELETE", "/api/wall", "GET"),
+        ("POST", "/api/join", "GET"),
         ("PATCH", "/api/health", "GET"),
     ],
 )
@@ -135,3 +147,23 @@ def test_a_405_names_every_method_served_at_the_path(
     assert response.status_code == 405
     assert response.headers["allow"] == allowed
     assert response.json() == {"error": "method_not_allowed"}
+
+
+def test_the_local_run_announces_the_wall_and_the_join_page() -> None:
+    banner = walkthrough("http://127.0.0.1:7071", "http://127.0.0.1:7072", "open")
+    assert "http://127.0.0.1:7071/api/wall" in banner
+    assert "http://127.0.0.1:7071/api/join" in banner
+
+
+def test_the_join_code_is_the_join_pages_address_drawn_by_the_server(api: RunningApi, client: httpx.Client) -> None:
+    response = client.get("/api/wall/join.svg")
+    assert response.status_code == 200
+    svg = response.text
+    # A scalable drawing (no fixed size), named by the address it holds; nothing loaded from elsewhere.
+    assert 'viewBox="0 0 ' in svg
+    assert " width=" not in svg.split(">", 1)[0]
+    assert f"<title>{api.url}/api/join</title>" in svg
+    assert "href" not in svg
+    assert "<script" not in svg
+    assert response.content == qr_svg(f"{api.url}/api/join")
+    assert response.content != qr_svg(f"{api.url}/api/wall")

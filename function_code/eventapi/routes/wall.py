@@ -1,69 +1,46 @@
-"""GET /api/wall: the light-wall page for the big screen, with its script, style and icon.
+"""GET /api/wall: the light-wall page for the big screen, with its script, style, icon and join code.
 
 The files are read once from `eventapi/static/` and served as they are: nothing in them is
 templated, so no request or stored value ever reaches the markup. The page's content security
-policy (guard.PAGE_CONTENT_SECURITY_POLICIES) allows only this origin's script, style and fetches.
+policy (guard.PAGE_CONTENT_SECURITY_POLICIES) allows only this origin's script, style, images and
+fetches. The QR code is drawn here from the app's own settings (the join page's address).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 
-from eventapi.openapi_errors import EVENT_PHASE, EVERY_REQUEST, error_responses
+from eventapi.assets import CssResponse, JavaScriptResponse, SvgResponse, documented, read_static
+from eventapi.deps import ServicesDep
+from eventapi.qr import qr_svg
 
 router = APIRouter(tags=["wall"])
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 WALL_PATH = "/wall"
 # Served under the page's own path, so the policy's 'self' covers them.
 ASSETS_PATH = "/wall"
 
-
-def _read(name: str) -> bytes:
-    return (STATIC_DIR / name).read_bytes()
-
-
-_PAGE = _read("wall.html")
-_SCRIPT = _read("wall.js")
-_STYLE = _read("wall.css")
-_ICON = _read("wall.svg")
-
-
-class JavaScriptResponse(Response):
-    media_type = "text/javascript"
-
-
-class CssResponse(Response):
-    media_type = "text/css"
-
-
-class SvgResponse(Response):
-    media_type = "image/svg+xml"
-
-
-def _documented(media_type: str, description: str, example: str) -> dict[int | str, dict[str, Any]]:
-    content = {media_type: {"schema": {"type": "string"}, "example": example}}
-    return {200: {"description": description, "content": content}} | error_responses(*EVERY_REQUEST, *EVENT_PHASE)
+_PAGE = read_static("wall.html")
+_SCRIPT = read_static("wall.js")
+_STYLE = read_static("wall.css")
+_ICON = read_static("wall.svg")
 
 
 @router.get(
     WALL_PATH,
     response_class=HTMLResponse,
-    responses=_documented("text/html", "The light-wall page.", '<!doctype html>\n<html lang="en">...'),
+    responses=documented("text/html", "The light-wall page.", '<!doctype html>\n<html lang="en">...'),
 )
 def wall_page() -> HTMLResponse:
-    """The light wall: the latest commands as animated lights, newest first, and how to join."""
+    """The light wall: the latest commands as lights, newest first, and how to join."""
     return HTMLResponse(_PAGE)
 
 
 @router.get(
     f"{ASSETS_PATH}/wall.js",
     response_class=JavaScriptResponse,
-    responses=_documented("text/javascript", "The page's script.", '"use strict";'),
+    responses=documented("text/javascript", "The page's script.", '"use strict";'),
 )
 def wall_script() -> JavaScriptResponse:
     """The script that polls GET /api/lights and renders the lights."""
@@ -73,7 +50,7 @@ def wall_script() -> JavaScriptResponse:
 @router.get(
     f"{ASSETS_PATH}/wall.css",
     response_class=CssResponse,
-    responses=_documented("text/css", "The page's style sheet.", ":root { color-scheme: dark; }"),
+    responses=documented("text/css", "The page's style sheet.", ":root { color-scheme: dark; }"),
 )
 def wall_style() -> CssResponse:
     """The page's style, including the pattern animations."""
@@ -83,8 +60,20 @@ def wall_style() -> CssResponse:
 @router.get(
     f"{ASSETS_PATH}/wall.svg",
     response_class=SvgResponse,
-    responses=_documented("image/svg+xml", "The page's icon.", '<svg xmlns="http://www.w3.org/2000/svg"/>'),
+    responses=documented("image/svg+xml", "The page's icon.", '<svg xmlns="http://www.w3.org/2000/svg"/>'),
 )
 def wall_icon() -> SvgResponse:
     """The page's icon (so the browser does not ask for a /favicon.ico that does not exist)."""
     return SvgResponse(_ICON)
+
+
+@router.get(
+    f"{ASSETS_PATH}/join.svg",
+    response_class=SvgResponse,
+    responses=documented(
+        "image/svg+xml", "The join page's address as a QR code.", '<svg xmlns="http://www.w3.org/2000/svg"/>'
+    ),
+)
+def join_code(deps: ServicesDep) -> SvgResponse:
+    """A QR code of the join page's address, for phones in the hall to scan off the wall."""
+    return SvgResponse(qr_svg(deps.settings.join_url))

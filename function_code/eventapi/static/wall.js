@@ -7,32 +7,69 @@
   const PATTERNS = new Set(["solid", "blink", "pulse", "rainbow", "chase", "sparkle"]);
   const COLOR = /^[0-9a-fA-F]{6}$/;
   const DEFAULT_POLL_MS = 2000;
+  const DEFAULT_COUNT_MINUTES = 5;
   const MAX_BACKOFF_MS = 30000;
 
+  // GET /api/lights returns at most this many (eventapi.settings.WALL_SIZE).
+  const API_WALL_SIZE = 50;
+  // A light's card is this much taller than wide (bulb and three lines of text).
+  const CELL_ASPECT = 1.25;
+  // Matches the grid's gap in wall.css.
+  const GAP_PX = 16;
+  // A single light is not drawn bigger than this; below DENSE_BELOW_REM cells show the pattern only.
+  const MAX_CELL_REM = 16;
+  const DENSE_BELOW_REM = 9;
+
   const api = `${window.location.origin}/api`;
+  const wall = document.getElementById("wall");
   const list = document.getElementById("lights");
+  const count = document.getElementById("count");
   const empty = document.getElementById("empty");
   const status = document.getElementById("status");
   const pollMs = Number.parseInt(document.body.dataset.pollMs, 10) || DEFAULT_POLL_MS;
+  const countMinutes = Number.parseInt(document.body.dataset.countMinutes, 10) || DEFAULT_COUNT_MINUTES;
 
-  function showJoinSteps() {
-    const continued = (...lines) => lines.join(" \\\n  ");
-    document.getElementById("step-device").textContent = continued("curl -X POST", `${api}/auth/device`);
-    document.getElementById("step-token").textContent = continued(
-      "curl -X POST",
-      `${api}/auth/token`,
-      "-H 'content-type: application/json'",
-      `-d '{"device_code": "<device_code>"}'`,
-    );
-    document.getElementById("step-light").textContent = continued(
-      "curl -X POST",
-      `${api}/lights`,
-      `-H "authorization: Bearer $TOKEN"`,
-      "-H 'content-type: application/json'",
-      `-d '{"pattern": "pulse", "color": "ff6a00"}'`,
-    );
+  function showJoin() {
+    // The same address the QR code holds (drawn by the server from its own settings).
+    // A line may break between the host and the path, never inside either.
+    const address = document.getElementById("join-url");
+    address.replaceChildren(window.location.origin, document.createElement("wbr"), "/api/join");
     document.getElementById("docs-link").href = `${api}/docs`;
     document.getElementById("privacy-link").href = `${api}/privacy`;
+  }
+
+  // The layout that gives `count` lights the biggest bulbs in the wall's box; the cards then stretch
+  // to fill the box, so a few lights fill the screen and many still fit on it.
+  function layout() {
+    const count = Math.max(list.children.length, 1);
+    const box = wall.getBoundingClientRect();
+    const rem = Number.parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+    let best = { cols: 1, cell: 0, width: 0, height: 0 };
+    for (let cols = 1; cols <= count; cols += 1) {
+      const rows = Math.ceil(count / cols);
+      const width = Math.floor((box.width - (cols - 1) * GAP_PX) / cols);
+      const height = Math.floor((box.height - (rows - 1) * GAP_PX) / rows);
+      const cell = Math.floor(Math.min(width, height / CELL_ASPECT, MAX_CELL_REM * rem));
+      if (cell > best.cell) {
+        best = { cols, cell, width, height };
+      }
+    }
+    list.style.setProperty("--cols", String(best.cols));
+    list.style.setProperty("--cell", `${best.cell}px`);
+    list.style.setProperty("--cell-width", `${Math.max(best.width, best.cell)}px`);
+    list.style.setProperty("--cell-height", `${Math.max(best.height, best.cell * CELL_ASPECT)}px`);
+    list.classList.toggle("dense", best.cell < DENSE_BELOW_REM * rem);
+  }
+
+  // Lights whose time is within the last COUNT_MINUTES of now (or of the newest light, if the
+  // screen's clock is behind the API's). The API returns at most its wall's worth: "or more" then.
+  function showCount(lights) {
+    const times = lights.map((light) => Date.parse(light.time)).filter((time) => !Number.isNaN(time));
+    const now = Math.max(Date.now(), ...times);
+    const recent = times.filter((time) => now - time <= countMinutes * 60000).length;
+    const more = recent > 0 && recent === lights.length && lights.length >= API_WALL_SIZE ? "+" : "";
+    const noun = recent === 1 && !more ? "light" : "lights";
+    count.textContent = `${recent}${more} ${noun} in the last ${countMinutes} minutes`;
   }
 
   function keyOf(light) {
@@ -105,6 +142,8 @@
       cursor = next;
     }
     empty.hidden = lights.length > 0;
+    layout();
+    showCount(lights);
   }
 
   async function poll(delay) {
@@ -127,6 +166,7 @@
     window.setTimeout(() => poll(next), next);
   }
 
-  showJoinSteps();
+  showJoin();
+  new ResizeObserver(layout).observe(wall);
   poll(pollMs);
 })();
