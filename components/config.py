@@ -146,6 +146,9 @@ CONFIG_KEYS: tuple[str, ...] = (
     "zoneRedundant",
     "alwaysReadyInstances",
     "sealed",
+    # GDPR Art. 13(1)(a): the data controller the privacy notice names.
+    "controllerName",
+    "controllerContact",
 )
 
 # --- the edge and availability --------------------------------------------------------------
@@ -185,6 +188,10 @@ NON_PUBLIC_NETWORKS: tuple[ipaddress.IPv4Network, ...] = tuple(
     )
 )
 
+
+# The privacy notice shows both as given; the app refuses control characters and angle brackets.
+CONTROLLER_TEXT_PATTERN = re.compile(r"^[^\x00-\x1f<>]{3,200}$")
+CONTROLLER_CONTACT_PATTERN = re.compile(rf"^(?:{OWNER_PATTERN.pattern[1:-1]}|https://[^\s<>]{{4,190}})$")
 
 # Keys whose values must be set with `pulumi config set --secret`: never in clear in a stack file.
 SECRET_CONFIG_KEYS: tuple[str, ...] = ("githubClientSecret", "allowedGitHubLogins")
@@ -261,6 +268,10 @@ class StackConfig:
     """Lower-cased logins allowed in (a Pulumi secret); the app only ever gets their HMACs."""
     sealed: bool = False
     """After the event: the storage key's and the pepper's grants are withdrawn (README, "After the event")."""
+    controller_name: str = ""
+    """The data controller the privacy notice names (GDPR Art. 13(1)(a)); refused empty by `pulumi up`."""
+    controller_contact: str = ""
+    """How attendees reach the controller: an e-mail address or an https page; refused empty by `pulumi up`."""
 
     @property
     def data_delete_by(self) -> datetime:
@@ -347,6 +358,14 @@ def _origins(values: Mapping[str, str | None], key: str) -> tuple[str, ...]:
     if not isinstance(parsed, list) or not all(isinstance(o, str) and CORS_ORIGIN_PATTERN.fullmatch(o) for o in parsed):
         raise ConfigError(key, raw, allowed)
     return tuple(parsed)
+
+
+def _optional(values: Mapping[str, str | None], key: str, pattern: re.Pattern[str], allowed: str) -> str:
+    """A text key that may stay empty in a mocked run (`check_deployable` refuses it empty later)."""
+    raw = (values.get(key) or "").strip()
+    if raw and not pattern.fullmatch(raw):
+        raise ConfigError(key, raw, allowed)
+    return raw
 
 
 def _boolean(values: Mapping[str, str | None], key: str) -> bool:
@@ -541,6 +560,15 @@ def parse_config(
         alert_waf_blocks_per_5_minutes=_int(values, "alertWafBlocksPer5Minutes", ALERT_WAF_BLOCKS_PER_5_MINUTES),
         budget_amount=_int(values, "budgetAmount", BUDGET_AMOUNT),
         sealed=_flag(values, "sealed"),
+        controller_name=_optional(
+            values, "controllerName", CONTROLLER_TEXT_PATTERN, "the controller's legal name, 3-200 characters"
+        ),
+        controller_contact=_optional(
+            values,
+            "controllerContact",
+            CONTROLLER_CONTACT_PATTERN,
+            "an e-mail address or an https:// page where attendees reach the controller",
+        ),
     )
 
 
@@ -661,6 +689,25 @@ def _check_sign_in(config: StackConfig) -> None:
         )
 
 
+def _check_controller(config: StackConfig) -> None:
+    if not config.controller_name or any(word in config.controller_name.lower() for word in PLACEHOLDER_WORDS):
+        raise ConfigError(
+            "controllerName",
+            config.controller_name or None,
+            "the legal name of whoever decides why attendees' data is processed (GDPR Art. 13(1)(a)): the "
+            "privacy notice shows it",
+        )
+    contact = config.controller_contact
+    host = contact.rsplit("@", 1)[-1] if "@" in contact else contact.removeprefix("https://").split("/", 1)[0]
+    if not contact or is_reserved_domain(host) or any(word in contact.lower() for word in PLACEHOLDER_WORDS):
+        raise ConfigError(
+            "controllerContact",
+            contact or None,
+            "an e-mail address or https page that reaches the controller (GDPR Art. 13(1)(a)); example or "
+            "reserved domains (RFC 2606) reach nobody",
+        )
+
+
 def _check_event_not_over(config: StackConfig, now: datetime) -> None:
     if config.event_ends_at <= now:
         raise ConfigError(
@@ -683,5 +730,6 @@ def check_deployable(config: StackConfig, kind: RunKind, now: datetime) -> None:
     _check_owner(config.owner)
     _check_cors_origins(config.cors_origins)
     _check_sign_in(config)
+    _check_controller(config)
     if kind is RunKind.DEPLOY:
         _check_event_not_over(config, now)

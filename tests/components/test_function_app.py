@@ -345,10 +345,20 @@ def test_every_setting_the_app_reads_is_provided_and_no_local_one(dev_stack: Pro
 
 
 def test_the_app_starts_with_the_settings_the_program_sends() -> None:
-    settings = _settings(run_with(githubClientId=REAL_LOOKING_CLIENT_ID))
+    settings = _settings(
+        run_with(
+            githubClientId=REAL_LOOKING_CLIENT_ID,
+            controllerName="Contoso Conferences GmbH",
+            controllerContact="https://contoso.eu/privacy",
+        )
+    )
     loaded = load_settings({name: str(value) for name, value in settings.items()})
     assert loaded.token_issuer == settings["EVENTSTACK_TOKEN_ISSUER"]
     assert loaded.max_concurrent_requests == 8
+    assert (loaded.controller_name, loaded.controller_contact) == (
+        "Contoso Conferences GmbH",
+        "https://contoso.eu/privacy",
+    )
 
 
 def test_the_app_refuses_to_start_with_the_placeholder_client_id(dev_stack: ProgramRun) -> None:
