@@ -7,6 +7,7 @@
 #   make browser   Debian's headless chromium + chromium-driver for the light-wall test (apt-get, once)
 #   make diagram   regenerate the architecture diagram (docs/architecture.mmd, README)
 #   make teardown-report  what outlives `pulumi destroy`, for how long, and what ends it sooner
+#   make smoke     after `pulumi up`: check the deployment without signing anyone in (URL=... for any copy)
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -18,7 +19,7 @@ VENDOR_STAMP := build/package/.vendored
 # Headless Chromium and its WebDriver for the light-wall browser test (Debian packages; CI runs as root).
 BROWSER_STAMP := build/.browser-installed
 
-.PHONY: install lint typecheck test unit security preview local bench clean browser diagram teardown-report
+.PHONY: install lint typecheck test unit security preview local bench clean browser diagram teardown-report smoke
 
 $(PY_STAMP): requirements.txt requirements-dev.txt function_code/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,3 +81,7 @@ diagram: $(PY_STAMP) $(VENDOR_STAMP)
 # Offline, from the program itself under mocks: exits 1 if the program keeps something it does not list.
 teardown-report: $(PY_STAMP) $(VENDOR_STAMP)
 	$(PY) -m dev.teardown_report $(ARGS)
+
+# After a deployment (reads `pulumi stack output --json`), or against any copy: make smoke URL=http://127.0.0.1:7071
+smoke: $(PY_STAMP)
+	$(PY) -m dev.smoke $(URL) $(ARGS)
