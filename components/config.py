@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -680,6 +680,9 @@ def _check_sign_in(config: StackConfig) -> None:
             "the OAuth app's client secret, set with `pulumi config set --secret`: without it no code "
             "exchange with GitHub succeeds, so nobody can sign in",
         )
+
+
+def _check_allowlist(config: StackConfig) -> None:
     if config.sign_in == "allowlist" and not config.allowed_github_logins:
         raise ConfigError(
             "allowedGitHubLogins",
@@ -689,7 +692,7 @@ def _check_sign_in(config: StackConfig) -> None:
         )
 
 
-def _check_controller(config: StackConfig) -> None:
+def _check_controller_name(config: StackConfig) -> None:
     if not config.controller_name or any(word in config.controller_name.lower() for word in PLACEHOLDER_WORDS):
         raise ConfigError(
             "controllerName",
@@ -697,6 +700,9 @@ def _check_controller(config: StackConfig) -> None:
             "the legal name of whoever decides why attendees' data is processed (GDPR Art. 13(1)(a)): the "
             "privacy notice shows it",
         )
+
+
+def _check_controller_contact(config: StackConfig) -> None:
     contact = config.controller_contact
     host = contact.rsplit("@", 1)[-1] if "@" in contact else contact.removeprefix("https://").split("/", 1)[0]
     if not contact or is_reserved_domain(host) or any(word in contact.lower() for word in PLACEHOLDER_WORDS):
@@ -726,10 +732,28 @@ def check_deployable(config: StackConfig, kind: RunKind, now: datetime) -> None:
     """
     if kind is RunKind.MOCKED:
         return
-    _check_github_client_id(config.github_client_id)
-    _check_owner(config.owner)
-    _check_cors_origins(config.cors_origins)
-    _check_sign_in(config)
-    _check_controller(config)
+    refusals = deploy_refusals(config, kind, now)
+    if refusals:
+        raise refusals[0]
+
+
+def deploy_refusals(config: StackConfig, kind: RunKind, now: datetime) -> list[ConfigError]:
+    """Every value `check_deployable` would refuse for a run of `kind`, not only the first (`make preview`)."""
+    checks: list[Callable[[], None]] = [
+        lambda: _check_github_client_id(config.github_client_id),
+        lambda: _check_owner(config.owner),
+        lambda: _check_cors_origins(config.cors_origins),
+        lambda: _check_sign_in(config),
+        lambda: _check_allowlist(config),
+        lambda: _check_controller_name(config),
+        lambda: _check_controller_contact(config),
+    ]
     if kind is RunKind.DEPLOY:
-        _check_event_not_over(config, now)
+        checks.append(lambda: _check_event_not_over(config, now))
+    refusals: list[ConfigError] = []
+    for check in checks:
+        try:
+            check()
+        except ConfigError as error:
+            refusals.append(error)
+    return refusals
