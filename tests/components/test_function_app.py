@@ -382,14 +382,14 @@ def test_the_deployment_ships_the_built_package_to_the_scm_host(dev_stack: Progr
 def test_code_is_shipped_after_the_app_and_its_storage_role_exist(dev_stack: ProgramRun) -> None:
     deployment = dev_stack.one(DEPLOYMENT)
     principal = _app_identity(dev_stack).outputs["principalId"]
-    [blob_owner] = [
+    [package_writer] = [
         r
         for r in dev_stack.of_type("azure-native:authorization:RoleAssignment")
-        if r.inputs["roleDefinitionId"].endswith(ROLES["Storage Blob Data Owner"])
+        if r.inputs["roleDefinitionId"].endswith(ROLES["Storage Blob Data Contributor"])
         and r.inputs["principalId"] == principal
     ]
     assert _site(dev_stack).urn in deployment.dependencies
-    assert blob_owner.urn in deployment.dependencies
+    assert package_writer.urn in deployment.dependencies
     assert dev_stack.one("azure-native:web:WebAppScmAllowed").urn in deployment.dependencies
 
 
