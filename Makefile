@@ -8,6 +8,7 @@
 #   make browser   Debian's headless chromium + chromium-driver for the light-wall test (apt-get, once)
 #   make diagram   regenerate the architecture diagram (docs/architecture.mmd, README)
 #   make teardown-report  what outlives `pulumi destroy`, for how long, and what ends it sooner
+#   make smoke     after `pulumi up`: check the deployment without signing anyone in (URL=... for any copy)
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -23,7 +24,7 @@ BROWSER_STAMP := build/.browser-installed
 # out of tests takes half of another's (the slow scenarios are queued first, see tests/conftest.py).
 PYTEST_PARALLEL ?= --numprocesses auto --dist worksteal
 
-.PHONY: install lint typecheck test unit fast security preview local bench clean browser diagram teardown-report
+.PHONY: install lint typecheck test unit fast security preview local bench clean browser diagram teardown-report smoke
 
 $(PY_STAMP): requirements.txt requirements-dev.txt function_code/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -88,3 +89,7 @@ diagram: $(PY_STAMP) $(VENDOR_STAMP)
 # Offline, from the program itself under mocks: exits 1 if the program keeps something it does not list.
 teardown-report: $(PY_STAMP) $(VENDOR_STAMP)
 	$(PY) -m dev.teardown_report $(ARGS)
+
+# After a deployment (reads `pulumi stack output --json`), or against any copy: make smoke URL=http://127.0.0.1:7071
+smoke: $(PY_STAMP)
+	$(PY) -m dev.smoke $(URL) $(ARGS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -149,6 +149,9 @@ CONFIG_KEYS: tuple[str, ...] = (
     "zoneRedundant",
     "alwaysReadyInstances",
     "sealed",
+    # GDPR Art. 13(1)(a): the data controller the privacy notice names.
+    "controllerName",
+    "controllerContact",
 )
 
 # --- the edge and availability --------------------------------------------------------------
@@ -188,6 +191,10 @@ NON_PUBLIC_NETWORKS: tuple[ipaddress.IPv4Network, ...] = tuple(
     )
 )
 
+
+# The privacy notice shows both as given; the app refuses control characters and angle brackets.
+CONTROLLER_TEXT_PATTERN = re.compile(r"^[^\x00-\x1f<>]{3,200}$")
+CONTROLLER_CONTACT_PATTERN = re.compile(rf"^(?:{OWNER_PATTERN.pattern[1:-1]}|https://[^\s<>]{{4,190}})$")
 
 # Keys whose values must be set with `pulumi config set --secret`: never in clear in a stack file.
 SECRET_CONFIG_KEYS: tuple[str, ...] = ("githubClientSecret", "allowedGitHubLogins")
@@ -264,6 +271,10 @@ class StackConfig:
     """Lower-cased logins allowed in (a Pulumi secret); the app only ever gets their HMACs."""
     sealed: bool = False
     """After the event: the storage key's and the pepper's grants are withdrawn (docs/after-the-event.md)."""
+    controller_name: str = ""
+    """The data controller the privacy notice names (GDPR Art. 13(1)(a)); refused empty by `pulumi up`."""
+    controller_contact: str = ""
+    """How attendees reach the controller: an e-mail address or an https page; refused empty by `pulumi up`."""
 
     @property
     def data_delete_by(self) -> datetime:
@@ -355,6 +366,14 @@ def _origins(values: Mapping[str, str | None], key: str) -> tuple[str, ...]:
     if not isinstance(parsed, list) or not all(isinstance(o, str) and CORS_ORIGIN_PATTERN.fullmatch(o) for o in parsed):
         raise ConfigError(key, raw, allowed)
     return tuple(parsed)
+
+
+def _optional(values: Mapping[str, str | None], key: str, pattern: re.Pattern[str], allowed: str) -> str:
+    """A text key that may stay empty in a mocked run (`check_deployable` refuses it empty later)."""
+    raw = (values.get(key) or "").strip()
+    if raw and not pattern.fullmatch(raw):
+        raise ConfigError(key, raw, allowed)
+    return raw
 
 
 def _boolean(values: Mapping[str, str | None], key: str) -> bool:
@@ -549,6 +568,15 @@ def parse_config(
         alert_waf_blocks_per_5_minutes=_int(values, "alertWafBlocksPer5Minutes", ALERT_WAF_BLOCKS_PER_5_MINUTES),
         budget_amount=_int(values, "budgetAmount", BUDGET_AMOUNT),
         sealed=_flag(values, "sealed"),
+        controller_name=_optional(
+            values, "controllerName", CONTROLLER_TEXT_PATTERN, "the controller's legal name, 3-200 characters"
+        ),
+        controller_contact=_optional(
+            values,
+            "controllerContact",
+            CONTROLLER_CONTACT_PATTERN,
+            "an e-mail address or an https:// page where attendees reach the controller",
+        ),
     )
 
 
@@ -660,12 +688,37 @@ def _check_sign_in(config: StackConfig) -> None:
             "the OAuth app's client secret, set with `pulumi config set --secret`: without it no code "
             "exchange with GitHub succeeds, so nobody can sign in",
         )
+
+
+def _check_allowlist(config: StackConfig) -> None:
     if config.sign_in == "allowlist" and not config.allowed_github_logins:
         raise ConfigError(
             "allowedGitHubLogins",
             "[]",
             "at least one GitHub login while eventstack:signIn is allowlist (or signIn open): an empty "
             "allowlist admits nobody",
+        )
+
+
+def _check_controller_name(config: StackConfig) -> None:
+    if not config.controller_name or any(word in config.controller_name.lower() for word in PLACEHOLDER_WORDS):
+        raise ConfigError(
+            "controllerName",
+            config.controller_name or None,
+            "the legal name of whoever decides why attendees' data is processed (GDPR Art. 13(1)(a)): the "
+            "privacy notice shows it",
+        )
+
+
+def _check_controller_contact(config: StackConfig) -> None:
+    contact = config.controller_contact
+    host = contact.rsplit("@", 1)[-1] if "@" in contact else contact.removeprefix("https://").split("/", 1)[0]
+    if not contact or is_reserved_domain(host) or any(word in contact.lower() for word in PLACEHOLDER_WORDS):
+        raise ConfigError(
+            "controllerContact",
+            contact or None,
+            "an e-mail address or https page that reaches the controller (GDPR Art. 13(1)(a)); example or "
+            "reserved domains (RFC 2606) reach nobody",
         )
 
 
@@ -687,9 +740,28 @@ def check_deployable(config: StackConfig, kind: RunKind, now: datetime) -> None:
     """
     if kind is RunKind.MOCKED:
         return
-    _check_github_client_id(config.github_client_id)
-    _check_owner(config.owner)
-    _check_cors_origins(config.cors_origins)
-    _check_sign_in(config)
+    refusals = deploy_refusals(config, kind, now)
+    if refusals:
+        raise refusals[0]
+
+
+def deploy_refusals(config: StackConfig, kind: RunKind, now: datetime) -> list[ConfigError]:
+    """Every value `check_deployable` would refuse for a run of `kind`, not only the first (`make preview`)."""
+    checks: list[Callable[[], None]] = [
+        lambda: _check_github_client_id(config.github_client_id),
+        lambda: _check_owner(config.owner),
+        lambda: _check_cors_origins(config.cors_origins),
+        lambda: _check_sign_in(config),
+        lambda: _check_allowlist(config),
+        lambda: _check_controller_name(config),
+        lambda: _check_controller_contact(config),
+    ]
     if kind is RunKind.DEPLOY:
-        _check_event_not_over(config, now)
+        checks.append(lambda: _check_event_not_over(config, now))
+    refusals: list[ConfigError] = []
+    for check in checks:
+        try:
+            check()
+        except ConfigError as error:
+            refusals.append(error)
+    return refusals

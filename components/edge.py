@@ -57,9 +57,15 @@ RULE_BLOCK_PATHS = "BlockPathsOutsideContract"
 RULE_BODY_SIZE = "BlockOversizedBodies"
 RULE_SIGN_IN_RATE = "RateLimitSignInPerClientIp"
 RULE_API_RATE = "RateLimitApiPerClientIp"
-# Front Door's access, health probe and WAF logs; client addresses in them are personal data and
-# stay only as long as the workspace keeps logs.
-EDGE_LOG_CATEGORY_GROUPS: tuple[str, ...] = ("allLogs",)
+# Front Door's access and WAF logs carry each client's IP address and the request URI with its
+# query (user codes, GitHub's `code` and `state`): personal data. They land in the workspace's
+# AzureDiagnostics table, which takes no ingestion-time transformation, and no table keeps records
+# for less than 4 days (a shortened retention even waits 30 days before it deletes) - longer than
+# `retentionHours` after the event ("Supported logs for Microsoft.Cdn/profiles"; "Manage data
+# retention in a Log Analytics workspace", learn.microsoft.com). So they are not collected at all:
+# the health probe log (origin health, no client data) and the profile's metrics are; the WAF
+# alert reads the WAF's metric. `components.log_privacy` names what carries client addresses.
+EDGE_LOG_CATEGORIES: tuple[str, ...] = ("FrontDoorHealthProbeLog",)
 
 
 def waf_policy_name(event_name: str, suffix: str) -> str:
@@ -307,7 +313,11 @@ class Edge(pulumi.ComponentResource):
             opts=child,
         )
         args.monitoring.diagnostics(
-            f"{name}-diagnostics", profile.id, parent=self, log_category_groups=EDGE_LOG_CATEGORY_GROUPS
+            f"{name}-diagnostics",
+            profile.id,
+            parent=self,
+            log_category_groups=(),
+            log_categories=EDGE_LOG_CATEGORIES,
         )
 
         self.profile_id = profile.id

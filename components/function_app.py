@@ -169,6 +169,8 @@ def app_settings(config: StackConfig, inputs: AppSettingInputs) -> dict[str, pul
         "EVENTSTACK_SESSION_HOURS": str(config.session_hours),
         "EVENTSTACK_SESSIONS_PER_ATTENDEE": str(config.sessions_per_attendee),
         "EVENTSTACK_SIGN_IN_MODE": config.sign_in,
+        "EVENTSTACK_CONTROLLER_NAME": config.controller_name,
+        "EVENTSTACK_CONTROLLER_CONTACT": config.controller_contact,
         "EVENTSTACK_SIGN_IN_GRACE_MINUTES": str(config.sign_in_grace_minutes),
         # A setting, not code: changing the list and running `pulumi up` restarts the app with it.
         "EVENTSTACK_ALLOWED_LOGIN_DIGESTS": inputs.login_digests if config.sign_in == "allowlist" else "",

@@ -26,11 +26,14 @@ ROLES: Mapping[str, str] = {
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
     # Read, write and delete entities of one table.
     "Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
-    # The only account-wide grant. The Functions host (AzureWebJobsStorage) creates its own
-    # containers (azure-webjobs-hosts, azure-webjobs-secrets) at run time and takes blob leases
-    # in them for timer triggers, so no container-level scope exists in advance to grant on;
-    # the Flex deployment container is reached with the same role.
+    # The Functions host's own containers (AzureWebJobsStorage): the role "Connecting to host
+    # storage with an identity" names for blobs; the timer trigger takes blob leases (its
+    # singleton lock) in azure-webjobs-hosts. Granted on each container, never the account.
     "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+    # The Flex Consumption deployment container: the platform writes the package there with the
+    # app's identity and reads it at every start ("Create and manage function apps in the Flex
+    # Consumption plan": deployment storage with a managed identity needs this role).
+    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
     # Send telemetry to one Application Insights component that has local auth disabled.
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
 }
@@ -41,7 +44,8 @@ ROLE_SCOPES: Mapping[str, str] = {
     "Key Vault Crypto Service Encryption User": "Microsoft.KeyVault/vaults/keys",
     "Key Vault Secrets User": "Microsoft.KeyVault/vaults/secrets",
     "Storage Table Data Contributor": "Microsoft.Storage/storageAccounts/tableServices/tables",
-    "Storage Blob Data Owner": "Microsoft.Storage/storageAccounts",
+    "Storage Blob Data Owner": "Microsoft.Storage/storageAccounts/blobServices/containers",
+    "Storage Blob Data Contributor": "Microsoft.Storage/storageAccounts/blobServices/containers",
     "Monitoring Metrics Publisher": "Microsoft.Insights/components",
 }
 

@@ -177,8 +177,8 @@ class EventStack(pulumi.ComponentResource):
                 app_insights_connection_string=self.monitoring.app_insights_connection_string,
                 bundle=bundle,
                 tags=tags,
-                # The storage component holds the identity's Storage Blob Data Owner grant, which
-                # the platform needs to write the package into the deployment container.
+                # The storage component holds the identity's grant on the deployment container,
+                # which the platform needs to write the package into it.
                 deployment_depends_on=[self.storage],
                 edge=edge_access,
             ),

@@ -32,6 +32,11 @@ TABLES: tuple[str, ...] = (ATTENDEES_TABLE, SESSIONS_TABLE, DEVICE_CODES_TABLE, 
 ATTENDEE_CONTAINERS: tuple[str, ...] = ("attendee-data",)
 # The Flex Consumption deployment package: code, not personal data, so the rule leaves it alone.
 DEPLOYMENT_CONTAINER = "app-package"
+# The Functions host's containers (AzureWebJobsStorage): leases and locks (the timer trigger's
+# singleton) in azure-webjobs-hosts, function keys in azure-webjobs-secrets. Created here, so the
+# app's identity is granted on each of them instead of the whole account: code running in the app
+# can then neither read another container nor touch the account's other services.
+HOST_CONTAINERS: tuple[str, ...] = ("azure-webjobs-hosts", "azure-webjobs-secrets")
 
 # Zone-redundant within the one EU region: a zone outage takes neither the data nor the Functions
 # host's storage down (a zone-redundant Flex plan requires ZRS host storage). Not geo-redundant:
@@ -245,8 +250,8 @@ class Storage(pulumi.ComponentResource):
             )
             for table_name in TABLES
         }
-        for container in (*ATTENDEE_CONTAINERS, DEPLOYMENT_CONTAINER):
-            storage.BlobContainer(
+        containers = {
+            container: storage.BlobContainer(
                 f"{name}-{container}-container",
                 container_name=container,
                 account_name=account.name,
@@ -254,6 +259,8 @@ class Storage(pulumi.ComponentResource):
                 public_access=storage.PublicAccess.NONE,
                 opts=child,
             )
+            for container in (*ATTENDEE_CONTAINERS, DEPLOYMENT_CONTAINER, *HOST_CONTAINERS)
+        }
 
         storage.ManagementPolicy(
             f"{name}-lifecycle",
@@ -273,10 +280,19 @@ class Storage(pulumi.ComponentResource):
                 parent=self,
                 subscription_id=client.subscription_id,
             )
+        for container in HOST_CONTAINERS:
+            grant(
+                f"{name}-host-storage-{container}",
+                "Storage Blob Data Owner",
+                scope=containers[container].id,
+                principal_id=args.app_principal_id,
+                parent=self,
+                subscription_id=client.subscription_id,
+            )
         grant(
-            f"{name}-host-storage",
-            "Storage Blob Data Owner",
-            scope=account.id,
+            f"{name}-deployment-package",
+            "Storage Blob Data Contributor",
+            scope=containers[DEPLOYMENT_CONTAINER].id,
             principal_id=args.app_principal_id,
             parent=self,
             subscription_id=client.subscription_id,

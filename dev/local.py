@@ -152,6 +152,8 @@ def api_environment(
         "EVENTSTACK_SESSION_HOURS": "48",
         "EVENTSTACK_SESSIONS_PER_ATTENDEE": "5",
         "EVENTSTACK_SIGN_IN_MODE": "open",
+        "EVENTSTACK_CONTROLLER_NAME": "whoever runs this local copy",
+        "EVENTSTACK_CONTROLLER_CONTACT": "the person at this machine's keyboard",
         "EVENTSTACK_SIGN_IN_GRACE_MINUTES": "0",
         "EVENTSTACK_ALLOWED_LOGIN_DIGESTS": "",
         "EVENTSTACK_MAX_CONCURRENT_REQUESTS": "20",

@@ -1,7 +1,9 @@
 """A reviewer's dry run: what `pulumi up` would create, with the settings that carry security.
 
 Runs the program offline under the same mocks as the tests (no Azure, no Pulumi CLI) and prints
-every resource: type, name, parent, and its security-relevant inputs. Exits 2 on a config error.
+every resource: type, name, parent, and its security-relevant inputs; then the bill
+(components/cost.py) and a warning for every value a real `pulumi up` would refuse. Exits 2 on a
+config error.
 
     python -m dev.preview [--stack dev] [--set tokenTtlMinutes=5 ...] [--all-inputs]
 """
@@ -13,12 +15,14 @@ import json
 import re
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pulumi
 
-from components.config import ConfigError
-from dev.offline import ProgramRun, RegisteredResource, config_overrides, run_program
+from components import cost
+from components.config import ConfigError, RunKind, StackConfig, deploy_refusals
+from dev.offline import ProgramRun, RegisteredResource, config_overrides, parsed_stack_config, run_program
 
 # Input names (the last part of a path) a security reviewer wants to see at a glance.
 SECURITY_KEYS: frozenset[str] = frozenset(
@@ -234,13 +238,28 @@ def main(argv: list[str] | None = None) -> int:
         help="override one config value for this run, like `pulumi config set` would",
     )
     args = parser.parse_args(argv)
+    overrides = config_overrides(args.set, parser.error)
     try:
-        run = run_program(args.stack, config_overrides(args.set, parser.error))
+        run = run_program(args.stack, overrides)
+        config = parsed_stack_config(args.stack, overrides)
     except (ConfigError, pulumi.RunError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(render(run, args.stack, args.all_inputs))
+    print()
+    print(summary(config, datetime.now(UTC)))
     return 0
+
+
+def summary(config: StackConfig, now: datetime) -> str:
+    """The bill for this config, then one warning per value `pulumi up` would refuse."""
+    lines = [cost.render(config), ""]
+    refusals = deploy_refusals(config, RunKind.DEPLOY, now)
+    if not refusals:
+        lines.append("pulumi up: no value of this config would be refused.")
+    for refusal in refusals:
+        lines.append(f"WARNING: pulumi up would refuse {refusal}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from typing import Any
 import pulumi
 
 from components.config import ConfigError
+from components.log_privacy import personal_categories_sent
 from dev.offline import ProgramRun, RegisteredResource, config_overrides, run_program
 
 VAULT = "azure-native:keyvault:Vault"
@@ -209,11 +210,23 @@ def _workspaces(run: ProgramRun) -> Iterator[Survivor]:
         settings = sum(1 for r in feeders if r.type in DIAGNOSTIC_SETTINGS)
         components = sum(1 for r in feeders if r.type == APP_INSIGHTS)
         name = workspace.outputs.get("name", workspace.name)
+        personal = sorted(
+            category
+            for r in feeders
+            if r.type in DIAGNOSTIC_SETTINGS
+            for category in personal_categories_sent(str(r.get("resourceUri", "")), r.get("logs") or [])
+        )
+        contents = (
+            "client IP addresses and request URIs from " + ", ".join(personal)
+            if personal
+            else "no attendee IP addresses: Front Door's access and WAF logs are not collected, only its health "
+            "probe log and metrics (components/log_privacy.py; THREATS.md T20)"
+        )
         yield Survivor(
             what=(
-                f"Log Analytics workspace {name}: the vault's audit logs, the storage logs and metrics "
-                f"({settings} diagnostic settings) and Application Insights telemetry ({components} component, "
-                "workspace-based); kept free of personal data by design (THREATS.md T20)"
+                f"Log Analytics workspace {name}: the vault's audit logs, the storage logs, the edge's health probe "
+                f"log and metrics ({settings} diagnostic settings) and Application Insights telemetry ({components} "
+                f"component, workspace-based, client IPs masked); {contents}"
             ),
             how_long=(
                 f"{_number(workspace.get('retentionInDays'))} days per record (retentionInDays) while it exists; after "
@@ -287,6 +300,18 @@ def _outside_the_stack(run: ProgramRun) -> Iterator[Survivor]:
         how_long="30 days (7 on Entra ID Free), kept by the tenant",
         end_sooner="nothing; they hold no attendee data",
         azure_refuses="deleting sign-in log entries",
+    )
+    yield Survivor(
+        what=(
+            "the GitHub OAuth app (outside Azure; the program never creates it) and its client secret, which "
+            "also sits in the Pulumi state and, until the vault is purged, in the soft-deleted vault"
+        ),
+        how_long="until the organiser deletes them on GitHub",
+        end_sooner=(
+            "on GitHub, Settings > Developer settings > OAuth Apps > the app: delete the client secret (or "
+            "'Revoke all user tokens'), then 'Delete application'; attendees' authorisations of the app go with it"
+        ),
+        azure_refuses="(not Azure's: only the app's owner on GitHub can delete it)",
     )
     yield Survivor(
         what="the Pulumi state and its update history: every input, the pepper among them as an encrypted secret",

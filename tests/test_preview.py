@@ -75,3 +75,29 @@ def test_the_preview_lists_the_edge_and_the_sites_lock_to_it(capsys: pytest.Capt
         'category = "StorageDelete"',
     ):
         assert expected in out, f"the preview does not show {expected!r}"
+
+
+def test_the_preview_ends_with_the_bill_and_what_pulumi_up_would_refuse(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    tail = out[out.index("Typical event") :]
+    assert "Worst case per hour" in tail
+    refused = [line for line in tail.splitlines() if line.startswith("WARNING: pulumi up would refuse")]
+    # The dev stack's placeholders, each named.
+    for key in ("githubClientId", "owner", "githubClientSecret", "controllerName", "controllerContact"):
+        assert any(f"eventstack:{key} " in line for line in refused), key
+
+
+def test_a_deployable_config_gets_no_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    real = [
+        "githubClientId=Ov23liA1b2C3d4E5f6G7",
+        "owner=events@contoso.eu",
+        "githubClientSecret=0123456789abcdef0123456789abcdef01234567",
+        'allowedGitHubLogins=["octocat"]',
+        "controllerName=Contoso Conferences GmbH",
+        "controllerContact=privacy@contoso.eu",
+    ]
+    assert main([arg for item in real for arg in ("--set", item)]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING" not in out
+    assert "pulumi up: no value of this config would be refused." in out

@@ -218,16 +218,25 @@ class MyData(_Strict):
     )
 
 
+class Controller(_Strict):
+    """Who is responsible for attendees' data, and how to reach them (GDPR Art. 13(1)(a))."""
+
+    name: str
+    contact: str
+
+
 class Privacy(_Strict):
-    """What is stored, why, where and for how long."""
+    """What is stored, why, on what legal basis, who receives it, where and for how long (GDPR Art. 13)."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {
-                    "controller": "the conference organisers running this event API",
+                    "controller": {"name": "Conference Organisers e.V.", "contact": "privacy@conference.eu"},
                     "stored": {"lights": "each command you send: pattern, color, time"},
                     "purposes": ["letting you send commands to the light wall"],
+                    "legal_basis": "GDPR Art. 6(1)(b): you asked to take part",
+                    "recipients": {"Microsoft (Azure)": "processor: hosts the API and its storage"},
                     "location": "Azure Table storage in an EU region",
                     "retention_hours": 48,
                     "delete_all_by": "2026-12-31T00:00:00Z",
@@ -237,9 +246,11 @@ class Privacy(_Strict):
         }
     )
 
-    controller: str
+    controller: Controller
     stored: dict[str, str]
     purposes: list[str]
+    legal_basis: str
+    recipients: dict[str, str]
     location: str
     retention_hours: int
     delete_all_by: datetime

@@ -61,6 +61,10 @@ _NAME = re.compile(r"^[A-Za-z0-9-]{1,127}$")
 MIN_CLIENT_SECRET_LENGTH = 20
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# The privacy notice names the data controller and how to reach them (GDPR Art. 13(1)(a)).
+CONTROLLER_NAME_SETTING = "EVENTSTACK_CONTROLLER_NAME"
+CONTROLLER_CONTACT_SETTING = "EVENTSTACK_CONTROLLER_CONTACT"
+_CONTROLLER_TEXT = re.compile(r"^[^\x00-\x1f<>]{3,200}$")
 
 
 class SignInMode(StrEnum):
@@ -117,6 +121,10 @@ class Settings:
     sign_in_grace: timedelta
     allowed_login_digests: frozenset[str]
     resources: AzureResources | LocalResources
+    controller_name: str = ""
+    """GDPR Art. 13(1)(a): who decides why and how attendees' data is processed."""
+    controller_contact: str = ""
+    """How attendees reach the controller (an e-mail address or a web page)."""
     behind_edge: bool = False
     """Front Door stands in front of the app and reports each caller's address (see below)."""
     cors_origins: tuple[str, ...] = (ANY_ORIGIN,)
@@ -316,6 +324,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         sign_in_grace=timedelta(minutes=read.integer("EVENTSTACK_SIGN_IN_GRACE_MINUTES", SIGN_IN_GRACE_MINUTES)),
         allowed_login_digests=read.digests("EVENTSTACK_ALLOWED_LOGIN_DIGESTS"),
         resources=_resources(read),
+        controller_name=read.text(CONTROLLER_NAME_SETTING, _CONTROLLER_TEXT),
+        controller_contact=read.text(CONTROLLER_CONTACT_SETTING, _CONTROLLER_TEXT),
         behind_edge=read_behind_edge(read),
         cors_origins=read_cors_origins(read),
     )

@@ -49,6 +49,33 @@ def _resource_scope(props: Mapping[str, Any]) -> Iterator[str]:
         yield f"scope {scope} is not a resource id"
 
 
+# Blob data roles reach every container of the scope they are granted on. On a whole account (or
+# its blob service) they would let code in the app rewrite its own deployment package and read any
+# container; the program grants them on single containers ("Connecting to host storage with an
+# identity" and the Flex Consumption deployment settings name no wider scope).
+BLOB_DATA_ROLE_IDS: Mapping[str, str] = {
+    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
+    "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": "Storage Blob Data Reader",
+}
+_CONTAINER_SCOPE = re.compile(
+    r"/providers/Microsoft\.Storage/storageAccounts/[^/]+/blobServices/default/containers/[^/]+/?$", re.IGNORECASE
+)
+
+
+def _blob_role_on_a_container(props: Mapping[str, Any]) -> Iterator[str]:
+    role = prop(props, "roleDefinitionId")
+    blob_role = BLOB_DATA_ROLE_IDS.get(_role_definition_guid(role)) if isinstance(role, str) else None
+    if blob_role is None:
+        return
+    scope = prop(props, "scope")
+    if not isinstance(scope, str) or not _CONTAINER_SCOPE.search(scope):
+        yield (
+            f"{blob_role} on {shown(scope)}: blob data roles are granted on one container, never on the "
+            "account or its blob service (the app could rewrite its own deployment package)"
+        )
+
+
 RESOURCE_POLICIES: list[ResourceValidationPolicy] = [
     resource_policy(
         "role-assignment-no-privileged-role",
@@ -60,6 +87,12 @@ RESOURCE_POLICIES: list[ResourceValidationPolicy] = [
         "role-assignment-resource-scope",
         "Role assignments are scoped to a resource, never a subscription or resource group.",
         ignoring_type(_resource_scope),
+        frozenset({ROLE_ASSIGNMENT}),
+    ),
+    resource_policy(
+        "role-assignment-blob-roles-on-containers",
+        "Blob data roles are granted on a single container, never on a whole storage account.",
+        ignoring_type(_blob_role_on_a_container),
         frozenset({ROLE_ASSIGNMENT}),
     ),
 ]

@@ -93,13 +93,16 @@ def _inventory(run: ProgramRun, identity_name: str) -> list[tuple[str, str]]:
 
 def test_the_app_identity_holds_exactly_the_grants_it_needs(dev_stack: ProgramRun) -> None:
     table = "Microsoft.Storage/storageAccounts/tableServices/tables"
+    container = "Microsoft.Storage/storageAccounts/blobServices/containers"
     assert _inventory(dev_stack, "eventstack-identities-app") == sorted(
         [
             ("Key Vault Crypto User", "Microsoft.KeyVault/vaults/keys"),
             # The pepper and the GitHub OAuth client secret, each granted on its own secret.
             *[("Key Vault Secrets User", "Microsoft.KeyVault/vaults/secrets")] * 2,
             ("Monitoring Metrics Publisher", "Microsoft.Insights/components"),
-            ("Storage Blob Data Owner", "Microsoft.Storage/storageAccounts"),
+            # The Functions host's two containers, and the deployment container: never the account.
+            *[("Storage Blob Data Owner", container)] * 2,
+            ("Storage Blob Data Contributor", container),
             *[("Storage Table Data Contributor", table)] * 5,
         ]
     )

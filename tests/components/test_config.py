@@ -133,6 +133,8 @@ BAD_VALUES: list[tuple[str, str]] = [
     ("alwaysReadyInstances", "-1"),
     ("alwaysReadyInstances", "21"),
     ("sealed", "yes"),
+    ("controllerName", "<b>organisers</b>"),
+    ("controllerContact", "ring the bell"),
     ("sealed", "True"),
 ]
 
@@ -168,7 +170,13 @@ def test_every_key_has_a_refused_value() -> None:
 
 
 @pytest.mark.parametrize(
-    "key", [k for k in CONFIG_KEYS if k not in ("corsOrigins", "deployFromCidrs", *SECRET_CONFIG_KEYS)]
+    "key",
+    [
+        k
+        for k in CONFIG_KEYS
+        # The controller may stay empty until `pulumi up`, which refuses it (test_what_cannot_work_in_azure...).
+        if k not in ("corsOrigins", "deployFromCidrs", "controllerName", "controllerContact", *SECRET_CONFIG_KEYS)
+    ],
 )
 def test_a_missing_key_is_refused_by_name(key: str) -> None:
     with pytest.raises(ConfigError, match=f"eventstack:{key} = \\(not set\\)"):
@@ -297,6 +305,8 @@ REAL_VALUES = {
     "owner": "events@contoso.eu",
     "githubClientSecret": "0123456789abcdef0123456789abcdef01234567",
     "allowedGitHubLogins": '["octocat"]',
+    "controllerName": "Contoso Conferences GmbH",
+    "controllerContact": "privacy@contoso.eu",
 }
 
 
@@ -328,6 +338,11 @@ DEPLOY_REFUSALS: list[tuple[str, str]] = [
     ("corsOrigins", '["https://wall.example.org"]'),
     ("githubClientSecret", ""),  # the mocked default
     ("allowedGitHubLogins", "[]"),  # an allowlist that admits nobody
+    ("controllerName", ""),  # GDPR Art. 13(1)(a): the notice must name the controller
+    ("controllerName", "Conference Team (placeholder)"),  # the dev stack's value
+    ("controllerContact", ""),
+    ("controllerContact", "privacy@example.org"),  # the dev stack's value: reaches nobody
+    ("controllerContact", "https://www.example.com/privacy"),
 ]
 
 
@@ -426,3 +441,25 @@ def test_a_real_run_refuses_the_placeholder_before_registering_anything(monkeypa
     with pytest.raises(pulumi.RunError, match="eventstack:githubClientId"):
         run_program("dev", monitor=monitor)
     assert monitor.registered == []
+
+
+@pytest.mark.parametrize("contact", ["privacy@contoso.eu", "https://contoso.eu/privacy"])
+def test_the_controller_contact_is_a_mailbox_or_a_page(contact: str) -> None:
+    config = _deployable(controllerContact=contact)
+    check_deployable(config, RunKind.DEPLOY, NOW)
+    assert (config.controller_name, config.controller_contact) == ("Contoso Conferences GmbH", contact)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("controllerContact", "call us"),
+        ("controllerContact", "http://contoso.eu/privacy"),
+        ("controllerName", "<script>"),
+        ("controllerName", "ab"),
+    ],
+)
+def test_a_malformed_controller_is_refused_in_every_run(key: str, value: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(dev_values(**{key: value}), "dev")
+    assert raised.value.key == f"eventstack:{key}"

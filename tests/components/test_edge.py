@@ -173,7 +173,7 @@ def test_front_door_logs_go_to_the_workspace(dev_stack: ProgramRun) -> None:
     settings = [r for r in dev_stack.of_type("azure-native:monitor:DiagnosticSetting") if r.parent_type == EDGE]
     [setting] = settings
     assert setting.inputs["resourceUri"] == profile.id
-    assert setting.inputs["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+    assert setting.inputs["logs"] == [{"category": "FrontDoorHealthProbeLog", "enabled": True}]
 
 
 def test_edge_none_builds_no_edge() -> None:

@@ -388,10 +388,20 @@ def test_every_setting_the_app_reads_is_provided_and_no_local_one(dev_stack: Pro
 
 
 def test_the_app_starts_with_the_settings_the_program_sends() -> None:
-    settings = _settings(run_with(githubClientId=REAL_LOOKING_CLIENT_ID))
+    settings = _settings(
+        run_with(
+            githubClientId=REAL_LOOKING_CLIENT_ID,
+            controllerName="Contoso Conferences GmbH",
+            controllerContact="https://contoso.eu/privacy",
+        )
+    )
     loaded = load_settings({name: str(value) for name, value in settings.items()})
     assert loaded.token_issuer == settings["EVENTSTACK_TOKEN_ISSUER"]
     assert loaded.max_concurrent_requests == 8
+    assert (loaded.controller_name, loaded.controller_contact) == (
+        "Contoso Conferences GmbH",
+        "https://contoso.eu/privacy",
+    )
 
 
 def test_the_app_refuses_to_start_with_the_placeholder_client_id(dev_stack: ProgramRun) -> None:
@@ -415,14 +425,14 @@ def test_the_deployment_ships_the_built_package_to_the_scm_host(dev_stack: Progr
 def test_code_is_shipped_after_the_app_and_its_storage_role_exist(dev_stack: ProgramRun) -> None:
     deployment = dev_stack.one(DEPLOYMENT)
     principal = _app_identity(dev_stack).outputs["principalId"]
-    [blob_owner] = [
+    [package_writer] = [
         r
         for r in dev_stack.of_type("azure-native:authorization:RoleAssignment")
-        if r.inputs["roleDefinitionId"].endswith(ROLES["Storage Blob Data Owner"])
+        if r.inputs["roleDefinitionId"].endswith(ROLES["Storage Blob Data Contributor"])
         and r.inputs["principalId"] == principal
     ]
     assert _site(dev_stack).urn in deployment.dependencies
-    assert blob_owner.urn in deployment.dependencies
+    assert package_writer.urn in deployment.dependencies
     assert dev_stack.one("azure-native:web:WebAppScmAllowed").urn in deployment.dependencies
 
 

@@ -14,6 +14,7 @@ from components.propagation import GRANT_PROPAGATION_SECONDS, GrantPropagationPr
 from components.storage import (
     ATTENDEE_CONTAINERS,
     DEPLOYMENT_CONTAINER,
+    HOST_CONTAINERS,
     TABLES,
     Storage,
     StorageArgs,
@@ -167,7 +168,7 @@ def test_the_app_tables_exist_with_their_exact_names(dev_stack: ProgramRun) -> N
 def test_every_container_is_private(dev_stack: ProgramRun) -> None:
     containers = dev_stack.of_type(CONTAINER)
     names = sorted(c.inputs["containerName"] for c in containers)
-    assert names == sorted([*ATTENDEE_CONTAINERS, DEPLOYMENT_CONTAINER])
+    assert names == sorted([*ATTENDEE_CONTAINERS, DEPLOYMENT_CONTAINER, *HOST_CONTAINERS])
     for container in containers:
         assert container.inputs["publicAccess"] == "None", container.urn
 
@@ -217,7 +218,7 @@ def test_lifecycle_days_round_the_window_up(hours: int, days: int) -> None:
     assert lifecycle_days(hours) == days
 
 
-def test_the_app_gets_each_table_and_the_host_gets_the_account_blobs(dev_stack: ProgramRun) -> None:
+def test_the_app_reaches_each_table_and_the_host_containers_only(dev_stack: ProgramRun) -> None:
     principal = _identity(dev_stack, "eventstack-identities-app").outputs["principalId"]
     account = dev_stack.one(ACCOUNT)
     storage_grants = [
@@ -232,9 +233,23 @@ def test_the_app_gets_each_table_and_the_host_gets_the_account_blobs(dev_stack: 
     )
     assert table_scopes == sorted(t.id for t in dev_stack.of_type(TABLE))
     assert len(table_scopes) == len(TABLES)
-    account_grants = [r for r in storage_grants if r.inputs["scope"] == account.id]
-    assert [role_name(r.inputs["roleDefinitionId"]) for r in account_grants] == ["Storage Blob Data Owner"]
-    assert len(storage_grants) == len(TABLES) + 1
+    # Nothing on the whole account: blob roles on the host's containers and the deployment container only.
+    assert [r for r in storage_grants if r.inputs["scope"] == account.id] == []
+    containers = {c.inputs["containerName"]: c.id for c in dev_stack.of_type("azure-native:storage:BlobContainer")}
+    blob_grants = sorted(
+        (role_name(r.inputs["roleDefinitionId"]), r.inputs["scope"])
+        for r in storage_grants
+        if "/blobServices/" in r.inputs["scope"]
+    )
+    assert blob_grants == sorted(
+        [
+            ("Storage Blob Data Owner", containers["azure-webjobs-hosts"]),
+            ("Storage Blob Data Owner", containers["azure-webjobs-secrets"]),
+            ("Storage Blob Data Contributor", containers["app-package"]),
+        ]
+    )
+    assert "attendee-data" in containers
+    assert len(storage_grants) == len(TABLES) + 3
 
 
 def test_blob_table_and_queue_are_reached_through_private_endpoints(dev_stack: ProgramRun) -> None:

@@ -282,7 +282,13 @@ def test_privacy_notice_comes_from_the_settings(client: httpx.Client, api: Runni
     settings = api.services.settings
     assert notice["retention_hours"] == 48
     assert notice["delete_all_by"] == settings.data_delete_by.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert {"attendee", "sessions", "lights", "rate_limits", "sign_in"} <= set(notice["stored"])
+    assert {"attendee", "sessions", "lights", "rate_limits", "sign_in", "logs"} <= set(notice["stored"])
+    # GDPR Art. 13: the configured controller and their contact, the legal basis, the recipients.
+    assert notice["controller"] == {"name": settings.controller_name, "contact": settings.controller_contact}
+    assert notice["controller"]["name"] == "whoever runs this local copy"
+    assert "Art. 6(1)(b)" in notice["legal_basis"]
+    assert "processor" in notice["recipients"]["Microsoft (Azure)"]
+    assert "identity provider" in notice["recipients"]["GitHub"]
 
 
 def test_openapi_and_docs_are_served_under_api(client: httpx.Client) -> None:

@@ -11,6 +11,8 @@ from eventapi.settings import AzureResources, LocalResources, SettingsError, loa
 from dev.local import AzuritePorts, api_environment, new_client_secret
 
 AZURE_ENV = {
+    "EVENTSTACK_CONTROLLER_NAME": "Conference Organisers e.V.",
+    "EVENTSTACK_CONTROLLER_CONTACT": "privacy@conference.eu",
     "EVENTSTACK_TOKEN_ISSUER": "https://app-confdemo.azurewebsites.net",
     "EVENTSTACK_TOKEN_AUDIENCE": "https://app-confdemo.azurewebsites.net/api",
     "EVENTSTACK_TOKEN_TTL_MINUTES": "10",

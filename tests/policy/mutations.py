@@ -181,6 +181,11 @@ SIGNING_KEY = key_named("sign")
 STORAGE_KEY = key_named("storage")
 
 ROLE_DEFINITIONS = f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions"
+STORAGE_ACCOUNT_ID = (
+    f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/eventstack-rg/providers/Microsoft.Storage/storageAccounts/st1"
+)
+HOST_STORAGE_GRANT = first("azure-native:authorization:RoleAssignment", "host-storage")
+DEPLOYMENT_PACKAGE_GRANT = first("azure-native:authorization:RoleAssignment", "deployment-package")
 OPEN_INBOUND_RULE = {
     "name": "allow-https-from-anywhere",
     "access": "Allow",
@@ -383,6 +388,26 @@ CASES: list[Case] = [
         set_(
             "roleDefinitionId",
             "/providers/Microsoft.Authorization/roleDefinitions/f58310d9-a9f6-439a-9e8d-f62e7b41a168",
+        ),
+    ),
+    Case(
+        "role-assignment-blob-roles-on-containers",
+        HOST_STORAGE_GRANT,
+        "host storage on the whole account (the old grant)",
+        set_("scope", STORAGE_ACCOUNT_ID),
+    ),
+    Case(
+        "role-assignment-blob-roles-on-containers",
+        DEPLOYMENT_PACKAGE_GRANT,
+        "deployment package on the account's blob service",
+        set_("scope", f"{STORAGE_ACCOUNT_ID}/blobServices/default"),
+    ),
+    Case(
+        "role-assignment-blob-roles-on-containers",
+        DEPLOYMENT_PACKAGE_GRANT,
+        "Storage Blob Data Reader on the account",
+        lambda inputs: inputs.update(
+            roleDefinitionId=f"{ROLE_DEFINITIONS}/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", scope=STORAGE_ACCOUNT_ID
         ),
     ),
     Case(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from eventapi.deps import ServicesDep
-from eventapi.models import Privacy
+from eventapi.models import Controller, Privacy
 from eventapi.openapi_errors import EVERY_REQUEST, error_responses
 from eventapi.settings import SignInMode
 
@@ -18,7 +18,7 @@ def privacy(deps: ServicesDep) -> Privacy:
     settings = deps.settings
     retention_hours = int(settings.retention.total_seconds() // 3600)
     return Privacy(
-        controller="the conference organisers running this event API",
+        controller=Controller(name=settings.controller_name, contact=settings.controller_contact),
         stored={
             "attendee": "an HMAC-SHA256 of your numeric GitHub id with a secret key, pointing at your session, and "
             "your last sign-in time; never your login, name, e-mail or GitHub token",
@@ -28,6 +28,8 @@ def privacy(deps: ServicesDep) -> Privacy:
             "lights": "each command's pattern, color and time, stored without any link to you: it is what the "
             "public wall shows",
             "rate_limits": "per-minute counters keyed by an HMAC of the client IP address, and app-wide counters",
+            "logs": "operational logs hold no tokens, codes, GitHub ids or logins; Application Insights masks client "
+            "IP addresses, and the edge's access and firewall logs (which hold them) are not collected",
             "sign_in": "while a sign-in is pending (10 minutes at most): HMACs of its device and user codes; GitHub "
             "is asked once for your id and login, and its token is discarded at once",
         },
@@ -36,6 +38,18 @@ def privacy(deps: ServicesDep) -> Privacy:
             "limiting abuse (rate limits)",
             "answering your access and erasure requests",
         ],
+        legal_basis=(
+            "GDPR Art. 6(1)(b): signing in is your request to take part in the light wall, and the data above is "
+            "what that takes; the rate limits rest on Art. 6(1)(f), the legitimate interest in keeping the "
+            "service up for every attendee"
+        ),
+        recipients={
+            "Microsoft (Azure)": "processor acting for the controller: hosts the API, its storage, keys and logs in "
+            "an EU region (Microsoft Products and Services Data Protection Addendum)",
+            "GitHub": "identity provider you choose to sign in with: it learns that you signed in to this app, "
+            "under GitHub's own privacy statement; this API receives only your numeric id and login",
+            "everyone viewing the wall": "the commands (pattern, color, time), with no link to you",
+        },
         location="Azure Table storage in an EU region, encrypted at rest with a key held in Azure Key Vault",
         retention_hours=retention_hours,
         delete_all_by=settings.data_delete_by,
