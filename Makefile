@@ -4,6 +4,7 @@
 #   make preview   offline dry run of what `pulumi up` would create
 #   make security  the attack suites and policy tests alone
 #   make bench     benchmarks (ratios measured in one run)
+#   make conference-day  a rehearsed keynote sign-in wave and event (Locust, ~10 min): build/conference-day/
 #   make browser   Debian's headless chromium + chromium-driver for the light-wall test (apt-get, once)
 #   make diagram   regenerate the architecture diagram (docs/architecture.mmd, README)
 #   make teardown-report  what outlives `pulumi destroy`, for how long, and what ends it sooner
@@ -18,7 +19,7 @@ VENDOR_STAMP := build/package/.vendored
 # Headless Chromium and its WebDriver for the light-wall browser test (Debian packages; CI runs as root).
 BROWSER_STAMP := build/.browser-installed
 
-.PHONY: install lint typecheck test unit security preview local bench clean browser diagram teardown-report
+.PHONY: install lint typecheck test unit security preview local bench clean browser diagram teardown-report conference-day
 
 $(PY_STAMP): requirements.txt requirements-dev.txt function_code/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +59,11 @@ local: $(PY_STAMP) $(NODE_STAMP)
 
 bench: install
 	$(PY) -m bench
+
+# A hall of simulated attendees against the local stack, on 127.0.0.1, stopping by itself; fails if a
+# check fails. The full run: make conference-day ARGS="--attendees 1000 --duration 45m"
+conference-day: $(PY_STAMP) $(NODE_STAMP)
+	$(PY) -m bench.conference_day $(ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache build .local
