@@ -228,7 +228,7 @@ class Attendee(_SignedIn):
         self.consents = self.rng.random() >= SCENARIO.decline_fraction
         self.erases = self.rng.random() < SCENARIO.erase_fraction
         super().on_start()
-        self.erase_at = time.time() + self.rng.uniform(60, max(61, SCENARIO.duration_seconds / 2))
+        self.erase_at = time.time() + self.rng.uniform(0.1, 0.5) * SCENARIO.duration_seconds
 
     @task(12)
     def send_command(self) -> None:

@@ -12,6 +12,8 @@ SCENARIO_ENV = "CONFERENCE_DAY_SCENARIO"
 # GitHub: 2,000 access-token requests an hour per OAuth app, and the same figure for GitHub Apps
 # (docs.github.com, "Rate limits for OAuth apps" and the REST API's secondary rate limits).
 GITHUB_TOKEN_REQUESTS_PER_HOUR = 2000
+# Past the last window a wave needs: a device's last poll and the queue's wait (both seconds).
+WAVE_SLACK_SECONDS = 30
 # A window of the app's quotas (eventapi.settings.QUOTA_WINDOW).
 WINDOW_SECONDS = 60
 # Bad input is refused before it is counted; these are the answers an abusive client must get.
@@ -84,12 +86,12 @@ class Scenario:
         """Users started a second: the whole hall within `arrival_seconds`."""
         return self.users / self.arrival_seconds
 
-    @property
-    def wave_bound_seconds(self) -> float:
-        """The longest the sign-in wave may take: every GitHub trip within the app's budget, one window
-        at a time (plus the partial window the wave starts in and a poll interval's slack)."""
-        signing_in = self.attendees + self.abusers
-        return (math.ceil(signing_in / self.sign_ins_per_minute) + 1) * WINDOW_SECONDS + 30
+    def wave_bounds(self, signing_in: int) -> tuple[float, float]:
+        """How long a wave of `signing_in` attendees may take, in seconds, if the app's GitHub budget holds and
+        is used: at least the full windows it needs, at most those plus the partial window the wave starts in
+        and a poll interval's slack (RFC 8628 clients poll every few seconds)."""
+        windows = math.ceil(signing_in / self.sign_ins_per_minute)
+        return max(0, windows - 1) * WINDOW_SECONDS, (windows + 1) * WINDOW_SECONDS + WAVE_SLACK_SECONDS
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
