@@ -127,3 +127,23 @@ def test_a_short_conference_day_passes_its_checks(tmp_path: Path) -> None:
     for chart in report.CHARTS.values():
         assert (tmp_path / chart).stat().st_size > 0
     assert (tmp_path / report.PAGE_FILE).exists()
+
+
+BUDGET_QUEUE = "sign-ins queued only when the app's GitHub budget is spent"
+
+
+def _trip(t: float, status: int) -> Call:
+    return Call(t, t + 1, records.BROWSER, status, records.ATTENDEE, "attendee-1")
+
+
+def test_more_github_trips_in_a_minute_than_the_budget_fails_the_wave() -> None:
+    crowd = [SignIn(f"attendee-{n}", records.ATTENDEE, True, T, token_at=T + 100) for n in range(40)]
+    # 40 trips in one minute against a budget of 30 (SMALL keeps the app's default).
+    assert not _verdict([_trip(T + n, 200) for n in range(40)], [], crowd)[WAVE]
+
+
+def test_a_sign_in_queued_while_the_budget_has_room_fails() -> None:
+    # One trip used, the next one queued: the budget of 30 was not spent, so the 429 was contention.
+    assert not _verdict([_trip(T, 200), _trip(T + 5, 429)], [])[BUDGET_QUEUE]
+    full = [_trip(T + n, 200) for n in range(30)]
+    assert _verdict([*full, _trip(T + 40, 429)], [])[BUDGET_QUEUE]

@@ -33,6 +33,8 @@ SCENARIO = HANDOVER.scenario
 OUT = Path(HANDOVER.out_dir)
 PATTERNS = [pattern.value for pattern in Pattern]
 TIMEOUT_SECONDS = 30
+# RFC 8628 section 3.5: each slow_down adds this to the polling interval.
+SLOW_DOWN_SECONDS = 5
 # Refresh this long before the access token expires, as a client library would.
 REFRESH_MARGIN_SECONDS = 20
 # An attendee reads the code and opens the page on their phone: a few seconds.
@@ -105,9 +107,46 @@ class _Client(HttpUser):
                     body = response.json()
                 except ValueError:
                     body = None
+            error = str(response.error or "")[:200] if status == records.NO_ANSWER else ""
         light_id = body.get("id", "") if isinstance(body, dict) and status == 202 else ""
-        _calls.append(Call(t0, time.time(), name, status, self.role, self.who, quota, color, str(light_id)))
+        _calls.append(Call(t0, time.time(), name, status, self.role, self.who, quota, color, str(light_id), error))
         return status, body
+
+
+class _Device:
+    """A device polling the token endpoint as RFC 8628 section 3.5 asks: never sooner than `interval` after
+    its last poll, and 5 seconds slower after each slow_down, for this and every later poll."""
+
+    def __init__(self, user: _SignedIn, device_code: str, interval: float) -> None:
+        self.user = user
+        self.device_code = device_code
+        self.interval = interval
+        self.last_poll = time.time()
+
+    def wait(self) -> float:
+        """Seconds until the next poll is allowed."""
+        return max(0.0, self.last_poll + self.interval - time.time())
+
+    def poll(self) -> str:
+        """Wait for the interval, poll once: "token", "pending", "denied" or "restart" (the code is gone)."""
+        self.user._sleep(self.wait())
+        status, answer = self.user.call(
+            "POST", "/api/auth/token", records.TOKEN_POLL, json={"device_code": self.device_code}
+        )
+        self.last_poll = time.time()
+        if status == 200:
+            self.user._keep(answer)
+            self.user.record.token_at = time.time()
+            return "token"
+        error = answer.get("error") if isinstance(answer, dict) else None
+        if error == "slow_down":
+            self.interval += SLOW_DOWN_SECONDS
+        if error in ("authorization_pending", "slow_down") or status == records.NO_ANSWER:
+            return "pending"
+        if error == "access_denied":
+            self.user.record.denied_at = time.time()
+            return "denied"
+        return "restart"
 
 
 class _SignedIn(_Client):
@@ -123,8 +162,11 @@ class _SignedIn(_Client):
         self.expires_at = 0.0
         self.record = SignIn(self.who, self.role, self.consents, time.time())
         _sign_ins.append(self.record)
-        if not self.sign_in():
-            raise StopUser
+        self.sign_in()  # without a token (declined), every task below just waits
+
+    @property
+    def signed_in(self) -> bool:
+        return bool(self.access)
 
     def sign_in(self) -> bool:
         """Device code, the browser step (queued while the app's GitHub budget is spent), then the token."""
@@ -135,17 +177,16 @@ class _SignedIn(_Client):
             if status != 200:
                 self._sleep(5)
                 continue
-            interval = float(started["interval"])
+            device = _Device(self, str(started["device_code"]), float(started["interval"]))
             self._sleep(self.rng.uniform(*READING_SECONDS))
-            step = self._browser_step(started["user_code"], github_id, started["device_code"], interval)
-            if step == "restart":
+            if self._browser_step(str(started["user_code"]), github_id, device) == "restart":
                 continue
-            outcome = self._redeem(started["device_code"], interval)
+            outcome = self._redeem(device)
             if outcome == "restart":
                 continue
             return outcome == "token"
 
-    def _browser_step(self, user_code: str, github_id: int, device_code: str, interval: float) -> str:
+    def _browser_step(self, user_code: str, github_id: int, device: _Device) -> str:
         stand_in = HANDOVER.github_url
         while True:
             if self.consents:
@@ -158,36 +199,20 @@ class _SignedIn(_Client):
                 # window, while the device keeps polling as RFC 8628 asks.
                 self.record.queued += 1
                 until = time.time() + _seconds_to_next_window(time.time()) + self.rng.uniform(0, 3)
-                while time.time() < until:
-                    self._sleep(min(interval, max(0.0, until - time.time())))
-                    poll, answer = self.call(
-                        "POST", "/api/auth/token", records.TOKEN_POLL, json={"device_code": device_code}
-                    )
-                    if poll == 400 and isinstance(answer, dict) and answer.get("error") == "expired_token":
-                        return "restart"
+                while time.time() + device.wait() < until:
+                    if device.poll() != "pending":
+                        return "restart"  # nothing was approved yet: only a code that is gone ends here
+                self._sleep(max(0.0, until - time.time()))
                 continue
             if status in (200, 400):
                 return "done"  # 400: the cancelled page after a refusal
             return "restart"  # the code expired or is unknown
 
-    def _redeem(self, device_code: str, interval: float) -> str:
+    def _redeem(self, device: _Device) -> str:
         while True:
-            self._sleep(interval)
-            status, answer = self.call("POST", "/api/auth/token", records.TOKEN_POLL, json={"device_code": device_code})
-            if status == 200:
-                self._keep(answer)
-                self.record.token_at = time.time()
-                return "token"
-            error = answer.get("error") if isinstance(answer, dict) else None
-            if error == "authorization_pending":
-                continue
-            if error == "slow_down":
-                interval += 5
-                continue
-            if error == "access_denied":
-                self.record.denied_at = time.time()
-                return "denied"
-            return "restart"
+            outcome = device.poll()
+            if outcome != "pending":
+                return outcome
 
     def _keep(self, pair: dict[str, Any]) -> None:
         self.access = str(pair["access_token"])
@@ -232,15 +257,17 @@ class Attendee(_SignedIn):
 
     @task(12)
     def send_command(self) -> None:
-        self.command()
+        if self.signed_in:
+            self.command()
 
     @task(1)
     def my_data(self) -> None:
-        self.call("GET", "/api/me", records.ME, quota=True, token=self.fresh_token())
+        if self.signed_in:
+            self.call("GET", "/api/me", records.ME, quota=True, token=self.fresh_token())
 
     @task(1)
     def maybe_erase(self) -> None:
-        if not self.erases or time.time() < self.erase_at:
+        if not self.signed_in or not self.erases or time.time() < self.erase_at:
             return
         token = self.fresh_token()
         self.call("DELETE", "/api/me", records.ERASE, quota=True, token=token)
@@ -257,11 +284,13 @@ class Abuser(_SignedIn):
 
     @task(2)
     def over_quota(self) -> None:
-        for _ in range(SCENARIO.commands_per_minute + 5):
+        for _ in range(0 if not self.signed_in else SCENARIO.commands_per_minute + 5):
             self.command()
 
     @task(1)
     def bad_input(self) -> None:
+        if not self.signed_in:
+            return
         token = self.fresh_token()
         bad = {"pattern": "strobe'; --", "color": "zz<b>"}
         self.call("POST", "/api/lights", records.ABUSE_BAD_INPUT, token=token, json=bad)

@@ -28,6 +28,8 @@ class Call:
     quota: bool = False
     color: str = ""
     light_id: str = ""
+    error: str = ""
+    """Why no answer came (the client library's words), when none did."""
 
     @property
     def ms(self) -> float:

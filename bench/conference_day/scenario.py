@@ -88,10 +88,11 @@ class Scenario:
 
     def wave_bounds(self, signing_in: int) -> tuple[float, float]:
         """How long a wave of `signing_in` attendees may take, in seconds, if the app's GitHub budget holds and
-        is used: at least the full windows it needs, at most those plus the partial window the wave starts in
-        and a poll interval's slack (RFC 8628 clients poll every few seconds)."""
+        is used. The budget is counted in fixed windows: a wave that needs n windows can start at the end of
+        the first and finish at the start of the last (n - 2 full windows in between), and should take no
+        more than n windows plus the partial one it starts in and a poll interval's slack."""
         windows = math.ceil(signing_in / self.sign_ins_per_minute)
-        return max(0, windows - 1) * WINDOW_SECONDS, (windows + 1) * WINDOW_SECONDS + WAVE_SLACK_SECONDS
+        return max(0, windows - 2) * WINDOW_SECONDS, (windows + 1) * WINDOW_SECONDS + WAVE_SLACK_SECONDS
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
