@@ -147,3 +147,11 @@ def test_a_sign_in_queued_while_the_budget_has_room_fails() -> None:
     assert not _verdict([_trip(T, 200), _trip(T + 5, 429)], [])[BUDGET_QUEUE]
     full = [_trip(T + n, 200) for n in range(30)]
     assert _verdict([*full, _trip(T + 40, 429)], [])[BUDGET_QUEUE]
+
+
+def test_a_command_cut_off_by_the_end_may_be_stored_once_but_not_twice() -> None:
+    cut_off = _command(T, records.CUT_OFF, "000001")
+    verdict = _verdict([cut_off], [StoredLight("l1", "000001")])
+    assert verdict[STORED]
+    assert verdict["no 5xx and no call left unanswered"]
+    assert not _verdict([cut_off], [StoredLight("l1", "000001"), StoredLight("l2", "000001")])[STORED]

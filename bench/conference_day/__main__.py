@@ -184,6 +184,7 @@ def rehearse(scenario: Scenario, out: Path) -> dict[str, Any]:
     calls = list(records.read(out / records.CALLS_FILE, Call))
     sign_ins = list(records.read(out / records.SIGN_INS_FILE, SignIn))
     verdict = checks.judge(scenario, calls, sign_ins, stored, probe)
+    calls = checks.answered(calls)
     when = checks.phases(calls, sign_ins)
     return report.write(
         out, scenario=scenario, verdict=verdict, calls=calls, sign_ins=sign_ins, when=when, machine=machine

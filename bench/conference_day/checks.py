@@ -79,6 +79,11 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
+def answered(calls: Sequence[Call]) -> list[Call]:
+    """The calls that were not cut off by the end of the run."""
+    return [c for c in calls if c.status != records.CUT_OFF]
+
+
 def phases(calls: Sequence[Call], sign_ins: Sequence[SignIn]) -> Phases:
     """When the wave started and ended, and when the run ended."""
     start = min((s.arrived for s in sign_ins), default=min((c.t0 for c in calls), default=0.0))
@@ -103,8 +108,8 @@ def _stored_exactly_once(calls: Sequence[Call], stored: Sequence[StoredLight]) -
     by_color = Counter(light.color for light in stored)
     ids = {light.color: light.light_id for light in stored}
     accepted = [c for c in commands if c.status == ACCEPTED]
-    unknown = [c for c in commands if c.status == records.NO_ANSWER]
-    refused = [c for c in commands if c.status not in (ACCEPTED, records.NO_ANSWER)]
+    unknown = [c for c in commands if c.status in (records.NO_ANSWER, records.CUT_OFF)]
+    refused = [c for c in commands if c.status not in (ACCEPTED, records.NO_ANSWER, records.CUT_OFF)]
     problems: list[str] = []
     lost = [c for c in accepted if by_color[c.color] == 0]
     doubled = [c for c in commands if by_color[c.color] > 1]
@@ -124,7 +129,7 @@ def _stored_exactly_once(calls: Sequence[Call], stored: Sequence[StoredLight]) -
         problems.append(f"{len(stray)} stored rows no command of this run sent: e.g. {stray[0].color}")
     unknown_stored = sum(1 for c in unknown if by_color[c.color] == 1)
     figure = (
-        f"{len(accepted)} accepted, {len(refused)} refused, {len(unknown)} unanswered "
+        f"{len(accepted)} accepted, {len(refused)} refused, {len(unknown)} unanswered or cut off by the end "
         f"({unknown_stored} of them stored); {len(stored)} rows stored"
     )
     return Check("every accepted command stored exactly once, no refused one", not problems, figure, tuple(problems))
@@ -260,14 +265,17 @@ def judge(
     stored: Sequence[StoredLight],
     probe: Sequence[Call],
 ) -> Verdict:
-    """Every check of the run, and its headline figures."""
+    """Every check of the run, and its headline figures. Calls the end of the run cut off count only where
+    their effect may show: in storage."""
+    everything = calls
+    calls = answered(calls)
     when = phases(calls, sign_ins)
     verdict = Verdict()
     undeserved, ambiguous = _undeserved_429s(calls, scenario)
     latency, latency_figures = _latency(calls, probe, scenario, when)
     verdict.checks = [
         _no_server_errors([*calls, *probe]),
-        _stored_exactly_once([*calls, *probe], stored),
+        _stored_exactly_once([*everything, *probe], stored),
         undeserved,
         _budget_refusals(calls, scenario),
         _tokens(sign_ins),
@@ -281,6 +289,7 @@ def judge(
     tokens = [s for s in sign_ins if s.token_at is not None]
     verdict.figures = {
         "calls": len(calls),
+        "calls_cut_off_by_the_end": len(everything) - len(calls),
         "seconds": round(when.end - when.start, 1),
         "wave_seconds": round(when.wave_end - when.start, 1),
         "wave_fastest_seconds": scenario.wave_bounds(len(sign_ins))[0],

@@ -12,6 +12,8 @@ CALLS_FILE = "calls.jsonl"
 SIGN_INS_FILE = "sign_ins.jsonl"
 # No answer at all (refused connection, timeout): counted with the 5xx as a failure.
 NO_ANSWER = 0
+# Sent, and the run ended (Locust stopped the user) before the answer came: neither a failure nor an answer.
+CUT_OFF = -1
 
 
 @dataclass
