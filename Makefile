@@ -5,6 +5,7 @@
 #   make preview   offline dry run of what `pulumi up` would create
 #   make security  the attack suites and policy tests alone
 #   make bench     benchmarks (ratios measured in one run)
+#   make conference-day  a rehearsed keynote sign-in wave and event (Locust, ~10 min): build/conference-day/
 #   make browser   Debian's headless chromium + chromium-driver for the light-wall test (apt-get, once)
 #   make diagram   regenerate the architecture diagram (docs/architecture.mmd, README)
 #   make teardown-report  what outlives `pulumi destroy`, for how long, and what ends it sooner
@@ -24,7 +25,7 @@ BROWSER_STAMP := build/.browser-installed
 # out of tests takes half of another's (the slow scenarios are queued first, see tests/conftest.py).
 PYTEST_PARALLEL ?= --numprocesses auto --dist worksteal
 
-.PHONY: install lint typecheck test unit fast security preview local bench clean browser diagram teardown-report smoke
+.PHONY: install lint typecheck test unit fast security preview local bench clean browser diagram teardown-report smoke conference-day
 
 $(PY_STAMP): requirements.txt requirements-dev.txt function_code/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -67,6 +68,11 @@ local: $(PY_STAMP) $(NODE_STAMP)
 
 bench: install
 	$(PY) -m bench
+
+# A hall of simulated attendees against the local stack, on 127.0.0.1, stopping by itself; fails if a
+# check fails. The full run: make conference-day ARGS="--attendees 1000 --duration 45m"
+conference-day: $(PY_STAMP) $(NODE_STAMP)
+	$(PY) -m bench.conference_day $(ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache build .local

@@ -166,6 +166,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.FOUND, b"", "text/plain", {"Location": outcome})
 
     def _access_token(self, body: dict[str, Any]) -> None:
+        self.server.wait_like_github()
         state = self.server.state
         with state.lock:
             app = state.apps.get(str(body.get("client_id", "")))
@@ -190,6 +191,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(HTTPStatus.OK, {"access_token": token, "token_type": "bearer", "scope": ""})
 
     def _user(self) -> None:
+        self.server.wait_like_github()
         scheme, _, token = self.headers.get("Authorization", "").partition(" ")
         with self.server.state.lock:
             user = self.server.state.tokens.get(token) if scheme.lower() in ("bearer", "token") else None
@@ -220,9 +222,21 @@ class GitHubStandIn(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, port: int = 0, enforce_limits: bool = True, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        enforce_limits: bool = True,
+        clock: Callable[[], float] = time.time,
+        latency_seconds: float = 0.0,
+    ) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.state = StandInState(clock=clock, enforce_limits=enforce_limits)
+        self.latency_seconds = latency_seconds
+
+    def wait_like_github(self) -> None:
+        """GitHub's token and user endpoints answer over the internet: hold each answer this long (no lock held)."""
+        if self.latency_seconds > 0:
+            time.sleep(self.latency_seconds)
 
     @property
     def url(self) -> str:
@@ -316,10 +330,13 @@ def main() -> None:
     parser.add_argument("--client-secret", default=os.environ.get("EVENTSTACK_GITHUB_CLIENT_SECRET", ""))
     parser.add_argument("--callback-url", required=True)
     parser.add_argument("--no-limits", action="store_true", help="do not enforce GitHub's hourly limits")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="hold each token and user answer this long, as GitHub's do"
+    )
     args = parser.parse_args()
     if not args.client_secret:
         parser.error("set EVENTSTACK_GITHUB_CLIENT_SECRET (or --client-secret)")
-    server = GitHubStandIn(args.port, enforce_limits=not args.no_limits)
+    server = GitHubStandIn(args.port, enforce_limits=not args.no_limits, latency_seconds=args.latency_ms / 1000)
     server.register(OAuthApp(args.client_id, args.client_secret, args.callback_url))
     print(f"GitHub stand-in on {server.url}", flush=True)
     try:
