@@ -20,6 +20,7 @@
   const tokens = { access: null, refresh: null, expiresAt: 0 };
   let refreshTimer = null;
   let pollTimer = null;
+  let renewal = null;
 
   function shellQuote(text) {
     return `'${text.replaceAll("'", "'\\''")}'`;
@@ -203,8 +204,18 @@
     refreshTimer = window.setTimeout(refresh, Math.max(lifetimeMs - REFRESH_MARGIN_MS, MIN_REFRESH_MS));
   }
 
-  // Rotates the pair (each refresh token works once). False when the session is over.
-  async function refresh() {
+  // Rotates the pair, one renewal at a time: a refresh token works once, and presenting it twice
+  // (the timer and a click racing) would end the session on every device. False when it is over.
+  function refresh() {
+    if (!renewal) {
+      renewal = renew().finally(() => {
+        renewal = null;
+      });
+    }
+    return renewal;
+  }
+
+  async function renew() {
     if (!tokens.refresh) {
       return false;
     }
