@@ -25,6 +25,8 @@ REAL_CONFIG = {
     "owner": "events@contoso.eu",
     "githubClientSecret": "0123456789abcdef0123456789abcdef01234567",
     "allowedGitHubLogins": '["octocat"]',
+    "controllerName": "Contoso Conferences GmbH",
+    "controllerContact": "privacy@contoso.eu",
 }
 
 
