@@ -5,16 +5,23 @@ from __future__ import annotations
 import logging
 import os
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
+from eventapi.discovery import DEVICE_AUTHORIZATION_PATH, TOKEN_PATH
 from eventapi.errors import register_error_handlers
 from eventapi.guard import BodyGuard, ConcurrencyGuard, ErrorShield, SecurityHeaders
+from eventapi.openapi_oauth import document_request_bodies
 from eventapi.phases import PhaseGuard
-from eventapi.routes import auth, health, lights, me, privacy, wall
+from eventapi.routes import auth, discovery, health, lights, me, privacy, wall
 from eventapi.services import Services, build_services
 from eventapi.settings import MAX_BODY_BYTES, load_settings
 
 API_PREFIX = "/api"
+PREFIXED_ROUTERS: tuple[APIRouter, ...] = tuple(m.router for m in (health, auth, lights, me, privacy, wall))
+# RFC 8414 / RFC 9728 metadata lives at the origin's well-known paths, outside the prefix.
+ROOT_ROUTERS: tuple[APIRouter, ...] = (discovery.router,)
+# The endpoints that read RFC 6749 form bodies (and JSON) themselves.
+OAUTH_PATHS = frozenset({DEVICE_AUTHORIZATION_PATH, TOKEN_PATH})
 # The SDKs log request URLs at INFO (table URLs carry session ids and attendee hashes as keys) and
 # bodies at DEBUG; the Functions worker logs requests. None of them goes below WARNING.
 _CHATTY_SDK_LOGGERS = (
@@ -48,12 +55,15 @@ def create_app(services: Services) -> FastAPI:
     )
     quiet_sdk_logs()
     app.state.services = services
-    for module in (health, auth, lights, me, privacy, wall):
-        app.include_router(module.router, prefix=API_PREFIX)
+    for router in PREFIXED_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    for router in ROOT_ROUTERS:
+        app.include_router(router)
+    document_request_bodies(app)
     register_error_handlers(app)
     settings = services.settings
     # Added innermost first: the shield wraps everything, the body guard sits next to the routes.
-    app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES, oauth_paths=OAUTH_PATHS)
     app.add_middleware(PhaseGuard, settings=settings, clock=services.clock)
     app.add_middleware(
         ConcurrencyGuard,
