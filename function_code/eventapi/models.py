@@ -13,6 +13,8 @@ MAX_DEVICE_CODE_LENGTH = 64
 # Six hex digits, RRGGBB; a leading # is accepted (the wall itself shows colours that way) and dropped,
 # so what is stored stays six characters of [0-9a-f].
 COLOR_PATTERN = r"^#?[0-9a-fA-F]{6}$"
+# What is stored and shown on the wall.
+STORED_COLOR_PATTERN = r"^[0-9a-f]{6}$"
 MAX_COLOR_LENGTH = 7
 DEVICE_CODE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 # <session id>.<family id>.<secret>: two 32-hex ids and 43 URL-safe characters.
