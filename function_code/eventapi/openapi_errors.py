@@ -79,15 +79,15 @@ def error_responses(
     *statuses: int,
     descriptions: Mapping[int, str] | None = None,
     codes: Mapping[int, Sequence[str]] | None = None,
-    headers: Mapping[int, str] | None = None,
+    challenges: Mapping[int, str] | None = None,
 ) -> dict[int | str, dict[str, Any]]:
     """FastAPI's `responses=` for `statuses` (duplicates collapse); `descriptions`/`codes` override per status.
 
-    `headers` picks the 401 challenge scheme (`Bearer` unless it says `Basic`).
+    `challenges` picks the 401's WWW-Authenticate scheme (`Bearer` unless it says `Basic`).
     """
     descriptions = descriptions or {}
     codes = codes or {}
-    challenges = headers or {}
+    challenges = challenges or {}
     return {
         status: error_response(
             status, descriptions.get(status), codes.get(status, ()), challenges.get(status, "Bearer")

@@ -113,7 +113,7 @@ _BASIC_401 = "Basic credentials of any client but the public one, with a secret,
             401: _BASIC_401,
         },
         codes={400: ("invalid_request", "invalid_client"), 401: ("invalid_client",)},
-        headers={401: "Basic"},
+        challenges={401: "Basic"},
     ),
     openapi_extra=DEVICE_REQUEST_BODY,
 )
@@ -159,7 +159,7 @@ def start_sign_in(
             400: ("invalid_request", "invalid_client", "unsupported_grant_type", *GRANT_ERRORS),
             401: ("invalid_client",),
         },
-        headers={401: "Basic"},
+        challenges={401: "Basic"},
     ),
     openapi_extra=TOKEN_REQUEST_BODY,
 )
