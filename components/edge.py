@@ -22,14 +22,16 @@ from pulumi_azure_native import cdn, frontdoor
 
 from components.config import FRONT_DOOR_PREMIUM, StackConfig
 from components.monitoring import Monitoring
-from components.package import ROUTE_PREFIX
+from components.package import ROUTE_PREFIX, WELL_KNOWN_PATHS
 
 # Front Door profiles, endpoints and WAF policies are global resources.
 GLOBAL_LOCATION = "global"
 WAF_POLICY_LOCATION = "Global"
 HEALTH_PROBE_PATH = f"/{ROUTE_PREFIX}/health"
 HEALTH_PROBE_INTERVAL_SECONDS = 30
-ROUTE_PATTERNS: tuple[str, ...] = (f"/{ROUTE_PREFIX}/*",)
+# The API, and the discovery documents at the origin's well-known paths (RFC 8414 section 3.1,
+# RFC 9728 section 3.1: the issuer is the origin, so its metadata cannot live under /api).
+ROUTE_PATTERNS: tuple[str, ...] = (f"/{ROUTE_PREFIX}/*", "/.well-known/*")
 # The app refuses bodies over 1 KiB (function_code/eventapi/settings.py MAX_BODY_BYTES), but only
 # after the Functions host has buffered the whole body; the edge refuses them before they arrive.
 MAX_BODY_BYTES = 1024
@@ -38,10 +40,14 @@ ALLOWED_METHODS: tuple[str, ...] = ("GET", "POST", "DELETE", "OPTIONS")
 # Paths of the API's contract, matched on the lower-cased request URI (scheme and host optional,
 # as the WAF may see either form). `auth/...` leaves room for every sign-in step. Groups are
 # non-capturing: Front Door's custom-rule regex supports no capturing subexpressions or
-# backreferences ("Web Application Firewall custom rules for Azure Front Door").
+# backreferences ("Web Application Firewall custom rules for Azure Front Door"). Only the dot needs
+# escaping in the well-known paths.
+_WELL_KNOWN_ALTERNATIVES = "|".join(path.replace(".", r"\.") for path in WELL_KNOWN_PATHS)
 ALLOWED_PATHS_PATTERN = (
-    r"^(?:https?://[^/]+)?/api/(?:health|auth/[a-z0-9/_-]+|\.well-known/jwks\.json|lights|me|privacy"
-    r"|openapi\.json|docs|wall(?:/(?:wall\.(?:js|css|svg)|join\.svg))?|join(?:/join\.(?:js|css))?)/?(?:\?.*)?$"
+    r"^(?:https?://[^/]+)?(?:/api/(?:health|auth/[a-z0-9/_-]+|\.well-known/jwks\.json|lights|me|privacy"
+    r"|openapi\.json|docs|wall(?:/(?:wall\.(?:js|css|svg)|join\.svg))?|join(?:/join\.(?:js|css))?)|"
+    + _WELL_KNOWN_ALTERNATIVES
+    + r")/?(?:\?.*)?$"
 )
 SIGN_IN_PATHS_PATTERN = r"^(?:https?://[^/]+)?/api/auth/"
 RATE_LIMIT_WINDOW_MINUTES = 1

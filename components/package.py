@@ -32,7 +32,18 @@ HOST_JSON = "host.json"
 REQUIREMENTS = "requirements.txt"
 # Where the Python worker looks for vendored dependencies inside the package.
 SITE_PACKAGES = ".python_packages/lib/site-packages"
+# The API's own path prefix: every route of the app starts with it, and the tokens' audience is
+# `https://<host>/api`.
 ROUTE_PREFIX = "api"
+# The Functions host's routePrefix: empty, so that the host hands the app the origin's well-known
+# paths too (RFC 8414 / RFC 9728 metadata, eventapi/discovery.py). The app's routes carry /api
+# themselves, so nothing else moves; the edge forwards and allows only the paths of the contract.
+HOST_ROUTE_PREFIX = ""
+# Origin paths outside the API prefix that the app serves: the discovery documents.
+WELL_KNOWN_PATHS: tuple[str, ...] = (
+    "/.well-known/oauth-authorization-server",
+    f"/.well-known/oauth-protected-resource/{ROUTE_PREFIX}",
+)
 
 # What Flex Consumption's Python 3.11 workers run on; wheels only, so nothing compiles on this machine.
 TARGET_PLATFORMS: tuple[str, ...] = ("manylinux2014_x86_64", "manylinux_2_28_x86_64")
@@ -100,7 +111,7 @@ class HostHttpSettings:
     def as_host_json(self) -> dict[str, Any]:
         """The `extensions.http` block, as host.json spells it."""
         return {
-            "routePrefix": ROUTE_PREFIX,
+            "routePrefix": HOST_ROUTE_PREFIX,
             "maxConcurrentRequests": self.max_concurrent_requests,
             "maxOutstandingRequests": self.max_outstanding_requests,
             "dynamicThrottlesEnabled": True,

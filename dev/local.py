@@ -173,6 +173,11 @@ def api_environment(
 
 def walkthrough(api: str, github: str, mode: str) -> str:
     """The curl commands that show the whole API."""
+    sys.path.insert(0, str(ROOT / "function_code"))
+    from eventapi.auth.oauth import PUBLIC_CLIENT_ID
+    from eventapi.models import GrantType
+
+    client_id, device_grant = PUBLIC_CLIENT_ID, GrantType.DEVICE_CODE.value
     admitted = (
         "only the logins in EVENTSTACK_ALLOWED_GITHUB_LOGINS may sign in (others get access_denied)"
         if mode == "allowlist"
@@ -184,23 +189,31 @@ The event API runs on {api}/api  (docs: {api}/api/docs); {admitted}.
   The wall, for the big screen:   {api}/api/wall
   The join page, for phones:      {api}/api/join   (its sign-in button leads to the GitHub stand-in)
 
-Or try it with curl:
+The quickest try: an attendee example signs in, sends a light, refreshes and sends another
+(approve its code in a browser, or with the stand-in's /approve line below):
 
+  node examples/device_flow.mjs {api}          # or: python examples/device_flow.py {api}
+
+Or step by step with curl (form-encoded, as OAuth 2.0 clients send it; JSON works too):
+
+  curl -s {api}/.well-known/oauth-authorization-server     # endpoints and the public client id
   # 1. start a sign-in on your "device": note device_code and user_code
-  curl -s -X POST {api}/api/auth/device
+  curl -s {api}/api/auth/device -d client_id={client_id}
   # 2. the attendee's browser step: open verification_uri_complete in a browser (the GitHub stand-in
   #    asks which login to be), or let the stand-in play the browser as a test user:
   curl -s -X POST {github}/approve -H 'Content-Type: application/json' \\
        -d '{{"user_code": "<user_code>", "login": "octocat", "id": 583231}}'
   # 3. the device exchanges its code for a short-lived access token and a refresh token
-  curl -s -X POST {api}/api/auth/token -H 'Content-Type: application/json' -d '{{"device_code": "<device_code>"}}'
+  curl -s {api}/api/auth/token -d grant_type={device_grant} \\
+       -d device_code=<device_code> -d client_id={client_id}
   TOKEN=<access_token>; REFRESH=<refresh_token>
   # 4. send a command to the wall, then look at the wall (public)
   curl -s -X POST {api}/api/lights -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
        -d '{{"pattern": "pulse", "color": "ff8800"}}'
   curl -s {api}/api/lights
-  # 5. before the access token expires, renew the pair (each refresh token works once)
-  curl -s -X POST {api}/api/auth/token -H 'Content-Type: application/json' -d "{{\\"refresh_token\\": \\"$REFRESH\\"}}"
+  # 5. before the access token expires, renew the pair (each refresh token works once); a 401
+  #    says in error_description whether to refresh or to sign in again
+  curl -s {api}/api/auth/token -d grant_type=refresh_token -d "refresh_token=$REFRESH" -d client_id={client_id}
   # 6. what is stored about you; then erase it (the same token gets 401 afterwards)
   curl -s {api}/api/me -H "Authorization: Bearer $TOKEN"
   curl -s -X DELETE {api}/api/me -H "Authorization: Bearer $TOKEN" -o /dev/null -w '%{{http_code}}\\n'

@@ -8,9 +8,11 @@ import os
 from fastapi import FastAPI
 
 from eventapi.cors import CrossOrigin
+from eventapi.discovery import DEVICE_AUTHORIZATION_PATH, TOKEN_PATH
 from eventapi.errors import register_error_handlers
 from eventapi.guard import BodyGuard, ConcurrencyGuard, ErrorShield, SecurityHeaders
 from eventapi.lazy_routers import Router, include_routers
+from eventapi.openapi_oauth import document_request_bodies
 from eventapi.phases import PhaseGuard
 from eventapi.services import Services, build_services
 from eventapi.settings import MAX_BODY_BYTES, load_settings
@@ -32,7 +34,11 @@ ROUTERS = (
     _api("privacy", "/privacy"),
     _api("wall", "/wall"),
     _api("join", "/join"),
+    # RFC 8414 / RFC 9728 metadata lives at the origin's well-known paths, outside the prefix.
+    Router("eventapi.routes.discovery", "", ("/.well-known/",)),
 )
+# The endpoints that read RFC 6749 form bodies (and JSON) themselves.
+OAUTH_PATHS = frozenset({DEVICE_AUTHORIZATION_PATH, TOKEN_PATH})
 # The SDKs log request URLs at INFO (table URLs carry session ids and attendee hashes as keys) and
 # bodies at DEBUG; the Functions worker logs requests. None of them goes below WARNING.
 _CHATTY_SDK_LOGGERS = (
@@ -69,9 +75,10 @@ def create_app(services: Services) -> FastAPI:
     register_error_handlers(app)
     # Innermost: only a request that passed the guards builds a router.
     include_routers(app, ROUTERS)
+    document_request_bodies(app)
     settings = services.settings
     # Added innermost first: the shield wraps everything, the body guard sits next to the routes.
-    app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES, oauth_paths=OAUTH_PATHS)
     app.add_middleware(PhaseGuard, settings=settings, clock=services.clock)
     app.add_middleware(
         ConcurrencyGuard,

@@ -3,20 +3,44 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
+from fastapi.openapi.models import OAuthFlows
+from fastapi.security import HTTPBearer, OAuth2
 
-from eventapi.auth.tokens import InvalidToken
+from eventapi.auth.oauth import OAuthRequest, parse_request
+from eventapi.auth.tokens import ExpiredToken, InvalidToken
+from eventapi.challenge import (
+    EXPIRED,
+    NO_TOKEN,
+    NOT_BEARER,
+    NOT_OURS,
+    REFRESH_TOKEN_SENT,
+    SESSION_ENDED,
+    BearerRefused,
+)
+from eventapi.models import REFRESH_TOKEN_PATTERN
+from eventapi.openapi_oauth import DEVICE_FLOW, DEVICE_FLOW_DESCRIPTION, DEVICE_FLOW_SCHEME
 from eventapi.services import Services
 from eventapi.settings import EDGE_CLIENT_IP_HEADER
 from eventapi.storage.sessions import Session
 
-# auto_error=False: a missing header gets the same generic 401 as a bad token.
-_bearer = HTTPBearer(auto_error=False, description="A token from POST /api/auth/token")
+# Both schemes describe the same header, for the document only (auto_error=False: the dependency
+# below answers every refusal itself). The bearer scheme lets the docs page take a pasted token; the
+# OAuth 2.0 scheme says how to get one.
+_bearer = HTTPBearer(auto_error=False, description="An access_token from POST /api/auth/token")
+_device_flow = OAuth2(
+    flows=OAuthFlows.model_validate({"x-deviceAuthorization": DEVICE_FLOW}),
+    scheme_name=DEVICE_FLOW_SCHEME,
+    description=DEVICE_FLOW_DESCRIPTION,
+    auto_error=False,
+)
 # JWTs of this API are a few hundred bytes; anything much longer is refused unparsed.
 MAX_TOKEN_LENGTH = 2048
+BEARER_SCHEME = "bearer"
+_REFRESH_TOKEN = re.compile(REFRESH_TOKEN_PATTERN)
 
 
 def services(request: Request) -> Services:
@@ -25,27 +49,51 @@ def services(request: Request) -> Services:
     return found
 
 
-def _unauthorized() -> HTTPException:
-    # One message whatever failed, so callers learn nothing about why.
-    return HTTPException(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+def _bearer_token(authorization: str | None) -> str:
+    """The token of `Authorization: Bearer <token>` (RFC 6750 section 2.1); BearerRefused otherwise."""
+    if not authorization or not authorization.strip():
+        raise BearerRefused(NO_TOKEN)
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != BEARER_SCHEME or not token:
+        raise BearerRefused(NOT_BEARER)
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise BearerRefused(NOT_OURS)
+    if _REFRESH_TOKEN.fullmatch(token):
+        raise BearerRefused(REFRESH_TOKEN_SENT)
+    return token
 
 
 def current_session(
     deps: Annotated[Services, Depends(services)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    authorization: Annotated[str | None, Depends(_device_flow)],
+    _documented: Annotated[object, Depends(_bearer)],
 ) -> Session:
-    """The caller's live session: a valid token whose session still exists and has not expired."""
-    if credentials is None or len(credentials.credentials) > MAX_TOKEN_LENGTH:
-        raise _unauthorized()
+    """The caller's live session: a valid token whose session still exists and has not expired.
+
+    Each refusal says what to do (refresh, or sign in again), never which check failed beyond that.
+    """
     try:
-        session_id = deps.tokens.verify(credentials.credentials)
+        session_id = deps.tokens.verify(_bearer_token(authorization))
+    except ExpiredToken as error:
+        raise BearerRefused(EXPIRED) from error
     except InvalidToken as error:
-        raise _unauthorized() from error
+        raise BearerRefused(NOT_OURS) from error
     session = deps.sessions.session(session_id)
     # An attendee taken off the allowlist loses access at their next request, not their next sign-in.
     if session is None or session.expires_at <= deps.clock() or not deps.admission.admits(session.login_key):
-        raise _unauthorized()
+        raise BearerRefused(SESSION_ENDED)
     return session
+
+
+async def oauth_request(request: Request) -> OAuthRequest:
+    """The recognised parameters of a device authorization or token request (form, or JSON for curl)."""
+    return parse_request(
+        request.headers.get("content-type", ""),
+        await request.body(),
+        request.query_params,
+        request.headers.get("authorization"),
+    )
 
 
 # Every request without a usable address shares one counter: it fails closed, never open.
@@ -95,6 +143,7 @@ def client_ip(request: Request) -> str:
     return _address(forwarded.split(",")[-1])
 
 
+OAuthRequestDep = Annotated[OAuthRequest, Depends(oauth_request)]
 ServicesDep = Annotated[Services, Depends(services)]
 SessionDep = Annotated[Session, Depends(current_session)]
 ClientIpDep = Annotated[str, Depends(client_ip)]

@@ -1,4 +1,4 @@
-"""Exception handlers: every error is a fixed code in a generic body, never an echo of the input."""
+"""Exception handlers: every error is a fixed code (and a fixed text saying what to do), never an echo of the input."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from eventapi.auth.github import GitHubUnavailable
+from eventapi.auth.oauth import OAuthError
+from eventapi.challenge import SESSION_ENDED, BearerRefused, unauthorized
+from eventapi.models import FIELD_HELP, LIGHT_EXAMPLE
 from eventapi.quotas import QuotaExceeded
 from eventapi.storage.sessions import SessionGone
 from eventapi.storage.tables import Conflict, StorageUnavailable
@@ -69,9 +72,47 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     return problem(status, headers)
 
 
+# What a 422 says when no field of ours can be named (a body that is not an object, a field we do not know).
+BODY_HELP = f"The body must be a JSON object with exactly the documented fields, e.g. {LIGHT_EXAMPLE}."
+
+
+def teaching(errors: list[dict[str, object]]) -> str:
+    """A fixed text per field that failed: its allowed form and an example (FIELD_HELP), nothing that was sent."""
+    texts: list[str] = []
+    for failure in errors:
+        location = failure.get("loc", ())
+        named = (
+            [part for part in location if isinstance(part, str) and part in FIELD_HELP]
+            if isinstance(location, tuple | list)
+            else []
+        )
+        # An unknown field's name is input too: it is never repeated, only the rule is.
+        text = FIELD_HELP[named[-1]] if named and failure.get("type") != "extra_forbidden" else BODY_HELP
+        if text not in texts:
+            texts.append(text)
+    return " ".join(texts) or BODY_HELP
+
+
 async def _invalid(request: Request, error: Exception) -> JSONResponse:
-    # Pydantic's messages quote the input: none of it goes back.
-    return problem(422)
+    assert isinstance(error, RequestValidationError)  # noqa: S101 - registered for RequestValidationError only
+    # Pydantic's messages quote the input: none of them goes back, only the texts of FIELD_HELP.
+    return JSONResponse(
+        {"error": ERROR_CODES[422], "error_description": teaching(list(error.errors()))}, status_code=422
+    )
+
+
+async def _oauth(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, OAuthError)  # noqa: S101 - registered for OAuthError only
+    return JSONResponse(
+        {"error": error.code.value, "error_description": error.description},
+        status_code=error.status,
+        headers=error.headers,
+    )
+
+
+async def _bearer_refused(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, BearerRefused)  # noqa: S101 - registered for BearerRefused only
+    return unauthorized(error.refusal, request.app.state.services.settings)
 
 
 async def _quota(request: Request, error: Exception) -> JSONResponse:
@@ -87,14 +128,16 @@ async def _dependency_down(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _session_gone(request: Request, error: Exception) -> JSONResponse:
-    # Revoked or erased while the request ran: the same 401 as any other refused token.
-    return problem(401, {"WWW-Authenticate": "Bearer"})
+    # Revoked or erased while the request ran: the same 401 as a session that ended before it.
+    return unauthorized(SESSION_ENDED, request.app.state.services.settings)
 
 
 def register_error_handlers(app: FastAPI) -> None:
     """Install the handlers on `app`."""
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(OAuthError, _oauth)
+    app.add_exception_handler(BearerRefused, _bearer_refused)
     app.add_exception_handler(QuotaExceeded, _quota)
     app.add_exception_handler(StorageUnavailable, _dependency_down)
     app.add_exception_handler(GitHubUnavailable, _dependency_down)

@@ -22,9 +22,11 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _JSON_TYPES = frozenset({"application/json"})
 
 
-async def send_problem(send: Send, status: int, error: str, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+async def send_problem(
+    send: Send, status: int, error: str, headers: tuple[tuple[bytes, bytes], ...] = (), description: str = ""
+) -> None:
     """A generic JSON error body, the same shape the routes use."""
-    body = json.dumps({"error": error}).encode()
+    body = json.dumps({"error": error, "error_description": description} if description else {"error": error}).encode()
     await send(
         {
             "type": "http.response.start",
@@ -39,6 +41,8 @@ async def send_problem(send: Send, status: int, error: str, headers: tuple[tuple
 # followed by a referrer; browsers stay on HTTPS (the platform serves HTTPS only).
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cache-control", b"no-store"),
+    # For HTTP/1.0 caches; RFC 6749 section 5.1 asks for it on token responses.
+    (b"pragma", b"no-cache"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"strict-transport-security", b"max-age=31536000"),
@@ -150,21 +154,38 @@ class ConcurrencyGuard:
             self.outstanding -= 1
 
 
-class BodyGuard:
-    """Refuses bodies over `max_bytes` (413) and non-JSON bodies (415) before anything parses them."""
+def oversized(max_bytes: int) -> str:
+    """What an OAuth endpoint says of a body over the cap."""
+    return f"The body is over {max_bytes} bytes."
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+class BodyGuard:
+    """Refuses bodies over `max_bytes` (413) and non-JSON bodies (415) before anything parses them.
+
+    `oauth_paths` speak RFC 6749 instead: their routes read form or JSON bodies themselves and
+    answer any other media type, and a body over the cap, with 400 `invalid_request` (section 5.2).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, oauth_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.oauth_paths = oauth_paths
+
+    async def _too_large(self, send: Send, oauth: bool) -> None:
+        if oauth:
+            await send_problem(send, 400, "invalid_request", description=oversized(self.max_bytes))
+        else:
+            await send_problem(send, 413, "payload_too_large")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
         headers = {name.lower(): value for name, value in scope.get("headers", [])}
+        oauth = scope.get("path", "") in self.oauth_paths
         declared = headers.get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > self.max_bytes:
-            await send_problem(send, 413, "payload_too_large")
+            await self._too_large(send, oauth)
             return
         chunks: list[bytes] = []
         size = 0
@@ -176,13 +197,13 @@ class BodyGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await send_problem(send, 413, "payload_too_large")
+                await self._too_large(send, oauth)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
         media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower().decode("latin-1")
-        if body and media_type not in _JSON_TYPES:
+        if body and media_type not in _JSON_TYPES and not oauth:
             await send_problem(send, 415, "unsupported_media_type")
             return
         replayed = False

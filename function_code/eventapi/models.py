@@ -6,11 +6,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Our device codes are 43 URL-safe characters; the cap leaves room without inviting large inputs.
 MAX_DEVICE_CODE_LENGTH = 64
-COLOR_PATTERN = r"^[0-9a-fA-F]{6}$"
+# Six hex digits, RRGGBB; a leading # is accepted (the wall itself shows colours that way) and dropped,
+# so what is stored stays six characters of [0-9a-f].
+COLOR_PATTERN = r"^#?[0-9a-fA-F]{6}$"
+# What is stored and shown on the wall.
+STORED_COLOR_PATTERN = r"^[0-9a-f]{6}$"
+MAX_COLOR_LENGTH = 7
 DEVICE_CODE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 # <session id>.<family id>.<secret>: two 32-hex ids and 43 URL-safe characters.
 REFRESH_TOKEN_PATTERN = r"^[0-9a-f]{32}\.[0-9a-f]{32}\.[A-Za-z0-9_-]{43}$"  # noqa: S105 - a format
@@ -44,36 +49,32 @@ class LightCommand(_Strict):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"pattern": "pulse", "color": "ff6a00"}]})
 
-    pattern: Pattern
-    color: str = Field(pattern=COLOR_PATTERN, min_length=6, max_length=6, description="six hex digits, RRGGBB")
-
-
-class TokenRequest(_Strict):
-    """POST /api/auth/token body: a device code to redeem, or a refresh token to rotate (exactly one)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        json_schema_extra={
-            "examples": [
-                {"device_code": "Yp3mKq0uV9dF2sLxR7wT1cN8bJ5hG4aE6zQyWvUiOkM"},
-                {"refresh_token": "<session>.<family>.<secret>"},
-            ]
-        },
+    pattern: Pattern = Field(description="one of " + ", ".join(p.value for p in Pattern) + ", in lower case")
+    color: str = Field(
+        pattern=COLOR_PATTERN,
+        min_length=6,
+        max_length=MAX_COLOR_LENGTH,
+        description="six hex digits RRGGBB, with or without a leading #; stored as six lower-case digits",
     )
 
-    grant_type: GrantType | None = Field(default=None, description="optional; implied by the field that is sent")
-    device_code: str | None = Field(default=None, pattern=DEVICE_CODE_PATTERN, max_length=MAX_DEVICE_CODE_LENGTH)
-    refresh_token: str | None = Field(default=None, pattern=REFRESH_TOKEN_PATTERN, max_length=MAX_REFRESH_TOKEN_LENGTH)
+    @field_validator("color")
+    @classmethod
+    def _six_lower_hex_digits(cls, color: str) -> str:
+        return color.removeprefix("#").lower()
 
-    @model_validator(mode="after")
-    def _exactly_one_grant(self) -> TokenRequest:
-        if (self.device_code is None) == (self.refresh_token is None):
-            raise ValueError("send device_code or refresh_token")
-        implied = GrantType.DEVICE_CODE if self.device_code is not None else GrantType.REFRESH_TOKEN
-        if self.grant_type is not None and self.grant_type is not implied:
-            raise ValueError("grant_type does not match the grant sent")
-        return self
+
+# What a 422 tells about each field of a request, by name: the allowed form and an example. Only
+# these fixed texts go back, never the value that was sent (nor the name of a field we do not know).
+FIELD_HELP: dict[str, str] = {
+    "pattern": "pattern must be one of " + ", ".join(p.value for p in Pattern) + ' (lower case), e.g. "pulse".',
+    "color": 'color must be six hex digits RRGGBB, a leading # allowed, e.g. "ff8800" or "#ff8800" '
+    "(colour names and three-digit shorthands are not accepted).",
+    "user_code": "user_code must be the code your device shows, letters and a dash, e.g. BDFG-HJKL.",
+    "state": "state must be the value GitHub sent back unchanged.",
+    "code": "code must be the value GitHub sent back unchanged.",
+    "error": "error must be the value GitHub sent back unchanged.",
+}
+LIGHT_EXAMPLE = '{"pattern": "pulse", "color": "ff8800"}'
 
 
 class DeviceCodeResponse(_Strict):
@@ -124,18 +125,81 @@ class TokenResponse(_Strict):
     refresh_token: str
 
 
-class GrantProblem(_Strict):
-    """A refused token request (RFC 8628 section 3.5, RFC 6749 section 5.2)."""
-
-    error: Literal["authorization_pending", "slow_down", "access_denied", "expired_token", "invalid_grant"]
-
-
 class Problem(_Strict):
-    """Every error body: a fixed code, never an echo of the request."""
+    """Every error body: a fixed code and a fixed text saying what to do, never an echo of the request."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"error": "unauthorized"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": "invalid_token",
+                    "error_description": "The access token has expired: refresh it at POST /api/auth/token "
+                    "with grant_type=refresh_token, then retry.",
+                }
+            ]
+        }
+    )
 
     error: str
+    error_description: str | None = Field(default=None, description="what to do about it (RFC 6749 section 5.2)")
+
+
+class AuthorizationServerMetadata(_Strict):
+    """RFC 8414 authorization server metadata (plus the id of the one public client)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "issuer": "https://wall.example",
+                    "device_authorization_endpoint": "https://wall.example/api/auth/device",
+                    "token_endpoint": "https://wall.example/api/auth/token",
+                    "jwks_uri": "https://wall.example/api/.well-known/jwks.json",
+                    "grant_types_supported": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+                    "response_types_supported": [],
+                    "token_endpoint_auth_methods_supported": ["none"],
+                    "protected_resources": ["https://wall.example/api"],
+                    "service_documentation": "https://wall.example/api/docs",
+                    "public_client_id": "eventstack-attendee",
+                }
+            ]
+        }
+    )
+
+    issuer: str
+    device_authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    grant_types_supported: list[str]
+    response_types_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    protected_resources: list[str] = Field(description="RFC 9728 section 4: the resources these tokens are for")
+    service_documentation: str
+    public_client_id: str = Field(description="the one client id this server knows (public: no secret)")
+
+
+class ProtectedResourceMetadata(_Strict):
+    """RFC 9728 protected resource metadata: `resource` is the audience (`aud`) of every access token."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "resource": "https://wall.example/api",
+                    "authorization_servers": ["https://wall.example"],
+                    "bearer_methods_supported": ["header"],
+                    "resource_name": "eventstack event API",
+                    "resource_documentation": "https://wall.example/api/docs",
+                }
+            ]
+        }
+    )
+
+    resource: str
+    authorization_servers: list[str]
+    bearer_methods_supported: list[str]
+    resource_name: str
+    resource_documentation: str
 
 
 class Accepted(_Strict):

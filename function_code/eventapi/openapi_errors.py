@@ -22,6 +22,8 @@ JSON_BODY: tuple[int, ...] = (400, 413, 415, 422)
 IGNORED_BODY: tuple[int, ...] = (413, 415)
 # A bearer token (401), checked against the session row in table storage (503 when it is down).
 SIGNED_IN: tuple[int, ...] = (401, 503)
+# An RFC 6749 form (or JSON) body the route reads itself: refusals are 400, Basic credentials 401.
+OAUTH_BODY: tuple[int, ...] = (400, 401)
 # Reads or writes table storage.
 STORAGE: tuple[int, ...] = (503,)
 # Closed with the event's phase (sign-in after the event, data after the retention window).
@@ -29,24 +31,34 @@ EVENT_PHASE: tuple[int, ...] = (410,)
 
 _DESCRIPTIONS: dict[int, str] = {
     400: "The body is not valid JSON.",
-    401: "No token, or a token that is invalid, expired or whose session has ended.",
+    401: "No access token (`unauthorized`), or `invalid_token`: expired (refresh it), a refresh token sent "
+    "instead, not issued by this API, or its session has ended (sign in again); `error_description` says which.",
     410: "The event is over: sign-in closes at its end (plus any grace), data endpoints when its data is deleted.",
     413: "The body is larger than the API accepts.",
     415: "The body is not application/json.",
-    422: "The body or a parameter does not match the documented schema.",
+    422: "The body or a parameter does not match the documented schema; `error_description` names the field, "
+    "its allowed form and an example.",
     429: "Too many requests: from this caller (a quota) or to this instance; retry after Retry-After seconds.",
     500: "An unexpected error; nothing about it is returned.",
     503: "A dependency (table storage, GitHub) did not answer; retry after Retry-After seconds.",
 }
 _RETRY_AFTER = {"description": "Seconds to wait before retrying.", "required": True, "schema": {"type": "string"}}
+_BEARER_CHALLENGE = (
+    'RFC 6750 `Bearer realm="eventstack"`, with `error="invalid_token"` and `error_description` when a token was '
+    "sent, and RFC 9728 `resource_metadata` (the protected resource metadata URL)."
+)
+_BASIC_CHALLENGE = 'RFC 6749 section 5.2: `Basic realm="eventstack"`, for client credentials sent in that scheme.'
+CHALLENGES = {"Bearer": _BEARER_CHALLENGE, "Basic": _BASIC_CHALLENGE}
 _HEADERS: dict[int, dict[str, Any]] = {
-    401: {"WWW-Authenticate": {"description": "Always `Bearer`.", "required": True, "schema": {"type": "string"}}},
+    401: {"WWW-Authenticate": {"description": _BEARER_CHALLENGE, "required": True, "schema": {"type": "string"}}},
     429: {"Retry-After": _RETRY_AFTER},
     503: {"Retry-After": _RETRY_AFTER},
 }
 
 
-def error_response(status: int, description: str | None = None, codes: Sequence[str] = ()) -> dict[str, Any]:
+def error_response(
+    status: int, description: str | None = None, codes: Sequence[str] = (), challenge: str = "Bearer"
+) -> dict[str, Any]:
     """One documented error: the Problem body, an example per code (default: the status' own code), headers."""
     examples = {code: {"value": {"error": code}} for code in (codes or (ERROR_CODES[status],))}
     documented: dict[str, Any] = {
@@ -56,16 +68,29 @@ def error_response(status: int, description: str | None = None, codes: Sequence[
     }
     if status in _HEADERS:
         documented["headers"] = _HEADERS[status]
+    if status == 401:
+        documented["headers"] = {
+            "WWW-Authenticate": {**_HEADERS[401]["WWW-Authenticate"], "description": CHALLENGES[challenge]}
+        }
     return documented
 
 
 def error_responses(
-    *statuses: int, descriptions: Mapping[int, str] | None = None, codes: Mapping[int, Sequence[str]] | None = None
+    *statuses: int,
+    descriptions: Mapping[int, str] | None = None,
+    codes: Mapping[int, Sequence[str]] | None = None,
+    challenges: Mapping[int, str] | None = None,
 ) -> dict[int | str, dict[str, Any]]:
-    """FastAPI's `responses=` for `statuses` (duplicates collapse); `descriptions`/`codes` override per status."""
+    """FastAPI's `responses=` for `statuses` (duplicates collapse); `descriptions`/`codes` override per status.
+
+    `challenges` picks the 401's WWW-Authenticate scheme (`Bearer` unless it says `Basic`).
+    """
     descriptions = descriptions or {}
     codes = codes or {}
+    challenges = challenges or {}
     return {
-        status: error_response(status, descriptions.get(status), codes.get(status, ()))
+        status: error_response(
+            status, descriptions.get(status), codes.get(status, ()), challenges.get(status, "Bearer")
+        )
         for status in sorted(set(statuses))
     }

@@ -329,6 +329,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         behind_edge=read_behind_edge(read),
         cors_origins=read_cors_origins(read),
     )
+    # The discovery documents live at fixed well-known paths (eventapi/discovery.py): the issuer is an
+    # origin (RFC 8414 section 3.1 then puts its metadata at the root) and the audience is its /api.
+    if settings.token_issuer and urlsplit(settings.token_issuer).path:
+        read.problems.append("EVENTSTACK_TOKEN_ISSUER must be an origin (scheme and host, no path)")
+    if settings.token_issuer and settings.token_audience != f"{settings.token_issuer}/api":
+        read.problems.append("EVENTSTACK_TOKEN_AUDIENCE must be EVENTSTACK_TOKEN_ISSUER followed by /api")
     if settings.max_outstanding_requests < settings.max_concurrent_requests:
         read.problems.append("EVENTSTACK_MAX_OUTSTANDING_REQUESTS must be at least EVENTSTACK_MAX_CONCURRENT_REQUESTS")
     if read.problems:

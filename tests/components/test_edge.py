@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from eventapi.settings import MAX_BODY_BYTES
 
 from components import edge
+from components.package import WELL_KNOWN_PATHS, HostHttpSettings
 from dev.offline import ProgramRun
 from tests.conftest import run_with
 
@@ -58,7 +60,8 @@ def test_the_route_forwards_https_only_redirects_http_and_caches_nothing(dev_sta
     route = dev_stack.one(ROUTE)
     assert route.inputs["forwardingProtocol"] == "HttpsOnly"
     assert route.inputs["httpsRedirect"] == "Enabled"
-    assert route.inputs["patternsToMatch"] == ["/api/*"]
+    # The API, and the discovery documents at the origin's well-known paths.
+    assert route.inputs["patternsToMatch"] == ["/api/*", "/.well-known/*"]
     assert route.inputs["supportedProtocols"] == ["Http", "Https"]  # HTTP only to be redirected
     assert route.inputs["linkToDefaultDomain"] == "Enabled"
     assert "cacheConfiguration" not in route.inputs
@@ -157,6 +160,13 @@ def test_the_edge_body_limit_is_the_apps_own() -> None:
         ("/.env", False),
         ("/wp-login.php", False),
         ("/api/", False),
+        ("/.well-known/oauth-authorization-server", True),
+        ("/.well-known/oauth-protected-resource/api", True),
+        ("https://x.azurefd.net/.well-known/oauth-authorization-server", True),
+        ("/.well-known/oauth-protected-resource", False),
+        ("/.well-known/openid-configuration", False),
+        ("/.well-known/jwks.json", False),
+        ("/.well-known/oauth-authorization-server/../../admin", False),
     ],
 )
 def test_the_path_allowlist_admits_the_contract_and_nothing_else(uri: str, allowed: bool) -> None:
@@ -188,17 +198,31 @@ def _api_routes() -> list[tuple[str, set[str]]]:
     import pkgutil
 
     import eventapi.routes
-    from eventapi.app import API_PREFIX
+    from eventapi.app import API_PREFIX, PREFIXED_ROUTERS, ROOT_ROUTERS
     from fastapi.routing import APIRoute
 
+    # Every router module is mounted, under the prefix or at the root.
+    modules = [
+        importlib.import_module(f"eventapi.routes.{i.name}") for i in pkgutil.iter_modules(eventapi.routes.__path__)
+    ]
+    assert {id(m.router) for m in modules} == {id(r) for r in (*PREFIXED_ROUTERS, *ROOT_ROUTERS)}
     found = [(f"{API_PREFIX}/openapi.json", {"GET"}), (f"{API_PREFIX}/docs", {"GET"})]
-    for info in pkgutil.iter_modules(eventapi.routes.__path__):
-        module = importlib.import_module(f"eventapi.routes.{info.name}")
-        router = getattr(module, "router", None)
-        for route in getattr(router, "routes", []):
-            if isinstance(route, APIRoute):
-                found.append((API_PREFIX + re.sub(r"\{[^}]+\}", "x", route.path), set(route.methods)))
+    for prefix, routers in ((API_PREFIX, PREFIXED_ROUTERS), ("", ROOT_ROUTERS)):
+        for router in routers:
+            for route in router.routes:
+                if isinstance(route, APIRoute):
+                    found.append((prefix + re.sub(r"\{[^}]+\}", "x", route.path), set(route.methods)))
     return found
+
+
+def test_the_edge_forwards_and_allows_the_apps_discovery_paths() -> None:
+    from eventapi.discovery import AUTHORIZATION_SERVER_METADATA_PATH, PROTECTED_RESOURCE_METADATA_PATH
+
+    assert set(WELL_KNOWN_PATHS) == {AUTHORIZATION_SERVER_METADATA_PATH, PROTECTED_RESOURCE_METADATA_PATH}
+    for path in WELL_KNOWN_PATHS:
+        assert any(fnmatch.fnmatch(path, pattern) for pattern in edge.ROUTE_PATTERNS), path
+    # The Functions host hands over every path only with an empty prefix (host.json, bundled and checked in).
+    assert HostHttpSettings(1, 1).as_host_json()["routePrefix"] == ""
 
 
 def test_every_route_of_the_app_passes_the_edges_contract_rules() -> None:

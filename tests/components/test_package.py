@@ -129,7 +129,8 @@ def test_checked_in_host_json_agrees_with_pulumi_yaml_defaults() -> None:
 def test_host_json_throttles_every_instance() -> None:
     http = json.loads(CHECKED_IN_HOST_JSON.read_text())["extensions"]["http"]
     assert http["dynamicThrottlesEnabled"] is True
-    assert http["routePrefix"] == "api"
+    # Empty: the app's routes carry /api, and the host must also hand over /.well-known/ (discovery).
+    assert http["routePrefix"] == ""
     assert http["maxConcurrentRequests"] <= http["maxOutstandingRequests"]
 
 
@@ -177,7 +178,7 @@ def test_bundled_host_json_takes_the_throttles_from_config(
     bundle = _build(source_tree, shared_cache, wheelhouse, HostHttpSettings(3, 9))
     bundled = json.loads(_read(bundle, "host.json"))
     assert bundled["extensions"]["http"] == {
-        "routePrefix": "api",
+        "routePrefix": "",
         "maxConcurrentRequests": 3,
         "maxOutstandingRequests": 9,
         "dynamicThrottlesEnabled": True,

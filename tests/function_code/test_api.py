@@ -9,6 +9,17 @@ import httpx
 import jwt
 import pytest
 from azure.data.tables import TableServiceClient
+from eventapi.challenge import (
+    EXPIRED,
+    NO_TOKEN,
+    NOT_BEARER,
+    NOT_OURS,
+    REFRESH_TOKEN_SENT,
+    SESSION_ENDED,
+    Refusal,
+)
+from eventapi.errors import BODY_HELP
+from eventapi.models import FIELD_HELP, Pattern
 
 from dev.github_standin import GitHubStandIn
 from tests.function_code.conftest import (
@@ -69,33 +80,40 @@ def test_sign_in_end_to_end(
 
     # A device code is exchanged once.
     again = client.post("/api/auth/token", json={"device_code": started["device_code"]})
-    assert (again.status_code, again.json()) == (400, {"error": "invalid_grant"})
+    assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "error"),
     [
-        {},
-        {"device_code": ""},
-        {"device_code": "a" * 65},
-        {"device_code": "abc'; drop"},
-        {"device_code": 12345},
-        {"device_code": "abc", "extra": 1},
-        {"device_code": "abc", "refresh_token": "0" * 32 + "." + "0" * 32 + "." + "a" * 43},
-        {"refresh_token": "not-a-refresh-token"},
-        {"device_code": "abc", "grant_type": "refresh_token"},
-        {"device_code": "abc", "grant_type": "password"},
-        ["abc"],
+        ({}, "invalid_request"),
+        ({"device_code": ""}, "invalid_request"),
+        ({"device_code": "a" * 65}, "invalid_grant"),
+        ({"device_code": "abc'; drop"}, "invalid_grant"),
+        ({"device_code": 12345}, "invalid_request"),
+        ({"device_code": "abc", "refresh_token": "0" * 32 + "." + "0" * 32 + "." + "a" * 43}, "invalid_request"),
+        ({"refresh_token": "not-a-refresh-token"}, "invalid_grant"),
+        ({"device_code": "abc", "grant_type": "refresh_token"}, "invalid_request"),
+        ({"device_code": "abc", "grant_type": "password"}, "unsupported_grant_type"),
+        ({"grant_type": "client_credentials"}, "unsupported_grant_type"),
+        ({"device_code": "abc", "client_id": "someone-else"}, "invalid_client"),
+        (["abc"], "invalid_request"),
     ],
 )
-def test_token_request_outside_the_allowlist_is_refused_without_echo(client: httpx.Client, body: object) -> None:
+def test_token_request_outside_the_allowlist_is_refused_without_echo(
+    client: httpx.Client, body: object, error: str
+) -> None:
     response = client.post("/api/auth/token", json=body)
-    assert (response.status_code, response.json()) == (422, {"error": "invalid_request"})
+    assert (response.status_code, response.json()["error"]) == (400, error)
+    assert set(response.json()) == {"error", "error_description"}
+    for value in body.values() if isinstance(body, dict) else body:
+        if isinstance(value, str) and len(value) > 3 and value not in ("refresh_token", "password"):
+            assert value not in response.text
 
 
 def test_unknown_device_code_is_invalid_grant(client: httpx.Client) -> None:
     response = client.post("/api/auth/token", json={"device_code": "f" * 43})
-    assert (response.status_code, response.json()) == (400, {"error": "invalid_grant"})
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_grant")
 
 
 def test_jwks_holds_the_key_that_verifies_tokens(
@@ -129,27 +147,61 @@ def test_post_light_then_the_wall_shows_it_without_identity(
     assert light_id not in str(wall)
 
 
+COLOR_HELP = FIELD_HELP["color"]
+PATTERN_HELP = FIELD_HELP["pattern"]
+
+
 @pytest.mark.parametrize(
-    "body",
+    ("body", "help_text"),
     [
-        {"pattern": "strobe", "color": "ff0000"},
-        {"pattern": "SOLID", "color": "ff0000"},
-        {"pattern": "solid", "color": "ff00000"},
-        {"pattern": "solid", "color": "#ff000"},
-        {"pattern": "solid", "color": "gg0000"},
-        {"pattern": "solid", "color": "ff0000", "owner": "me"},
-        {"pattern": "solid"},
-        {"pattern": "solid", "color": 16711680},
-        {"pattern": "<script>", "color": "ff0000"},
+        ({"pattern": "strobe", "color": "ff0000"}, PATTERN_HELP),
+        ({"pattern": "SOLID", "color": "ff0000"}, PATTERN_HELP),
+        ({"pattern": "Pulse", "color": "ff8800"}, PATTERN_HELP),
+        ({"pattern": "solid", "color": "ff00000"}, COLOR_HELP),
+        ({"pattern": "solid", "color": "#ff000"}, COLOR_HELP),
+        ({"pattern": "solid", "color": "##ff0000"}, COLOR_HELP),
+        ({"pattern": "solid", "color": "gg0000"}, COLOR_HELP),
+        ({"pattern": "solid", "color": "red"}, COLOR_HELP),
+        ({"pattern": "solid", "color": "f80"}, COLOR_HELP),
+        ({"pattern": "solid", "color": "ff0000", "owner": "mallory"}, BODY_HELP),
+        ({"pattern": "solid"}, COLOR_HELP),
+        ({"pattern": "solid", "color": 16711680}, COLOR_HELP),
+        ({"pattern": "<script>", "color": "ff0000"}, PATTERN_HELP),
     ],
 )
-def test_light_outside_the_allowlist_is_refused_and_never_stored(
-    client: httpx.Client, github: GitHubStandIn, new_user: Callable[[], User], body: dict[str, object]
+def test_light_outside_the_allowlist_is_refused_with_the_rule_and_never_stored(
+    client: httpx.Client, github: GitHubStandIn, new_user: Callable[[], User], body: dict[str, object], help_text: str
 ) -> None:
     token = sign_in(client, github, new_user())
     response = client.post("/api/lights", json=body, headers=bearer(token))
-    assert (response.status_code, response.json()) == (422, {"error": "invalid_request"})
+    assert (response.status_code, response.json()) == (
+        422,
+        {"error": "invalid_request", "error_description": help_text},
+    )
+    # The rule and its example, never what was sent (the unknown field's name included).
+    for sent in [*body, *body.values()]:
+        if isinstance(sent, str) and sent not in ("pattern", "color"):
+            assert sent not in response.text
     assert client.get("/api/me", headers=bearer(token)).json()["commands_sent"] == 0
+
+
+def test_the_teaching_texts_name_the_field_the_form_and_an_example() -> None:
+    assert "color" in COLOR_HELP and "RRGGBB" in COLOR_HELP and '"ff8800"' in COLOR_HELP
+    assert "pattern" in PATTERN_HELP and all(p.value in PATTERN_HELP for p in Pattern) and '"pulse"' in PATTERN_HELP
+
+
+def test_a_colour_with_a_hash_is_accepted_and_stored_as_six_digits(
+    client: httpx.Client, github: GitHubStandIn, new_user: Callable[[], User]
+) -> None:
+    user = new_user()
+    token = sign_in(client, github, user)
+    color = f"{(user.id * 7) % 0xFFFFFF:06x}"
+    response = client.post(
+        "/api/lights", json={"pattern": "blink", "color": "#" + color.upper()}, headers=bearer(token)
+    )
+    assert response.status_code == 202
+    wall = client.get("/api/lights").json()["lights"]
+    assert {"pattern": "blink", "color": color} in [{"pattern": x["pattern"], "color": x["color"]} for x in wall]
 
 
 def test_bodies_that_are_not_small_json_are_refused_before_parsing(
@@ -164,23 +216,54 @@ def test_bodies_that_are_not_small_json_are_refused_before_parsing(
     broken = client.post(
         "/api/lights", content=b'{"pattern": "solid",', headers={**bearer(token), "Content-Type": "application/json"}
     )
-    assert (broken.status_code, broken.json()) == (422, {"error": "invalid_request"})
+    assert (broken.status_code, broken.json()) == (422, {"error": "invalid_request", "error_description": BODY_HELP})
     assert "solid" not in broken.text
 
 
+REFRESH_TOKEN_SHAPE = "0f" * 16 + "." + "a1" * 16 + "." + "Y" * 43
+
+
 @pytest.mark.parametrize(
-    "authorization",
-    [None, "Bearer", "Bearer not-a-jwt", "Basic dXNlcjpwYXNz", "Bearer " + "a" * 3000, "Bearer e30.e30."],
+    ("authorization", "refusal"),
+    [
+        (None, NO_TOKEN),
+        ("Bearer", NOT_BEARER),
+        ("Basic dXNlcjpwYXNz", NOT_BEARER),
+        ("eyJhbGciOiJFUzI1NiJ9.e30.c2ln", NOT_BEARER),
+        ("Bearer not-a-jwt", NOT_OURS),
+        ("Bearer " + "a" * 3000, NOT_OURS),
+        ("Bearer e30.e30.", NOT_OURS),
+        ("Bearer " + REFRESH_TOKEN_SHAPE, REFRESH_TOKEN_SENT),
+    ],
 )
-@pytest.mark.parametrize(("method", "path"), [("GET", "/api/me"), ("DELETE", "/api/me"), ("POST", "/api/lights")])
-def test_protected_endpoints_need_a_valid_token(
-    client: httpx.Client, authorization: str | None, method: str, path: str
+@pytest.mark.parametrize("operation", [("GET", "/api/me"), ("DELETE", "/api/me"), ("POST", "/api/lights")])
+def test_protected_endpoints_need_a_valid_token_and_say_what_to_do(
+    client: httpx.Client, api: RunningApi, authorization: str | None, refusal: Refusal, operation: tuple[str, str]
 ) -> None:
+    method, path = operation
     headers = {"Authorization": authorization} if authorization else {}
     body = {"pattern": "solid", "color": "ff0000"} if method == "POST" else None
     response = client.request(method, path, headers=headers, json=body)
-    assert (response.status_code, response.json()) == (401, {"error": "unauthorized"})
-    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.status_code == 401
+    assert response.json() == {"error": refusal.error or "unauthorized", "error_description": refusal.description}
+    # RFC 6750 section 3: no error code without a token; RFC 9728 section 5.1: where the metadata is.
+    metadata = f'resource_metadata="{api.url}/.well-known/oauth-protected-resource/api"'
+    expected = (
+        f'Bearer realm="eventstack", {metadata}'
+        if refusal.error is None
+        else f'Bearer realm="eventstack", error="invalid_token", error_description="{refusal.description}", {metadata}'
+    )
+    assert response.headers["www-authenticate"] == expected
+
+
+def test_refusals_tell_refresh_from_sign_in_again() -> None:
+    assert "refresh" in EXPIRED.description and "sign in again" not in EXPIRED.description
+    assert "refresh" in REFRESH_TOKEN_SENT.description
+    for ended in (NOT_OURS, SESSION_ENDED):
+        assert "sign in again" in ended.description
+    for text in (r.description for r in (NO_TOKEN, NOT_BEARER, EXPIRED, NOT_OURS, SESSION_ENDED, REFRESH_TOKEN_SENT)):
+        # RFC 6750 section 3: error_description is printable ASCII without " and \.
+        assert all(0x20 <= ord(c) <= 0x7E and c not in '"\\' for c in text), text
 
 
 def test_a_token_from_another_signer_is_refused(client: httpx.Client, api: RunningApi) -> None:
@@ -303,6 +386,8 @@ def test_openapi_and_docs_are_served_under_api(client: httpx.Client) -> None:
         "/api/auth/github",
         "/api/auth/callback",
         "/api/.well-known/jwks.json",
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/oauth-protected-resource/api",
         "/api/lights",
         "/api/me",
         "/api/privacy",

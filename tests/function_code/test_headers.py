@@ -12,6 +12,8 @@ from tests.function_code.conftest import RunningApi, User, bearer, sign_in
 
 EVERY_RESPONSE = {
     "cache-control": "no-store",
+    # RFC 6749 section 5.1: token responses also carry Pragma: no-cache (every response does).
+    "pragma": "no-cache",
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
     "strict-transport-security": "max-age=31536000",
@@ -43,7 +45,8 @@ def test_the_token_response_is_never_cached(
         ("GET", "/api/lights", {}, 200),
         ("GET", "/api/me", {}, 401),
         ("POST", "/api/lights", {"content": b"x" * 100_000, "headers": {"content-type": "application/json"}}, 413),
-        ("POST", "/api/auth/token", {"content": b"device_code=x"}, 415),
+        ("POST", "/api/auth/token", {"content": b"device_code=x", "headers": {"content-type": "text/plain"}}, 400),
+        ("POST", "/api/auth/token", {"data": {"grant_type": "refresh_token", "refresh_token": "x"}}, 400),
         ("GET", "/api/nothing-here", {}, 404),
     ],
 )

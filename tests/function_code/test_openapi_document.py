@@ -30,8 +30,11 @@ DOCUMENTED = {
     ("get", "/api/wall/wall.js"): {"200"} | GONE | EVERY_REQUEST,
     ("get", "/api/wall/wall.css"): {"200"} | GONE | EVERY_REQUEST,
     ("get", "/api/wall/wall.svg"): {"200"} | GONE | EVERY_REQUEST,
-    ("post", "/api/auth/device"): {"200", "413", "415", "503"} | GONE | EVERY_REQUEST,
-    ("post", "/api/auth/token"): {"200", "400", "413", "415", "422", "503"} | GONE | EVERY_REQUEST,
+    # RFC 6749 section 5.2: every refusal of the request is 400 (401 for Basic client credentials).
+    ("post", "/api/auth/device"): {"200", "400", "401", "503"} | GONE | EVERY_REQUEST,
+    ("post", "/api/auth/token"): {"200", "400", "401", "503"} | GONE | EVERY_REQUEST,
+    ("get", "/.well-known/oauth-authorization-server"): {"200"} | EVERY_REQUEST,
+    ("get", "/.well-known/oauth-protected-resource/api"): {"200"} | EVERY_REQUEST,
     ("get", "/api/auth/verify"): {"200"} | BROWSER_STEP,
     ("get", "/api/auth/github"): {"303", "400"} | BROWSER_STEP,
     ("get", "/api/auth/callback"): {"200", "400", "403"} | BROWSER_STEP,

@@ -81,6 +81,18 @@ def test_local_settings_use_azurite_and_the_state_dir(tmp_path: Path) -> None:
         ("EVENTSTACK_GITHUB_SECRET_NAME", "", "EVENTSTACK_GITHUB_SECRET_NAME is not set"),
         ("EVENTSTACK_SIGNING_KEY_NAME", "<signing key>", "EVENTSTACK_SIGNING_KEY_NAME holds a placeholder"),
         ("EVENTSTACK_MAX_OUTSTANDING_REQUESTS", "5", "must be at least EVENTSTACK_MAX_CONCURRENT_REQUESTS"),
+        # The discovery documents sit at the origin's well-known paths: the issuer is an origin,
+        # the audience its /api (RFC 8414 / RFC 9728 section 3.1).
+        (
+            "EVENTSTACK_TOKEN_ISSUER",
+            "https://app-confdemo.azurewebsites.net/api",
+            "EVENTSTACK_TOKEN_ISSUER must be an origin",
+        ),
+        (
+            "EVENTSTACK_TOKEN_AUDIENCE",
+            "https://app-confdemo.azurewebsites.net",
+            "EVENTSTACK_TOKEN_AUDIENCE must be EVENTSTACK_TOKEN_ISSUER followed by /api",
+        ),
     ],
 )
 def test_bad_values_are_refused_by_name(name: str, value: str, message: str) -> None:

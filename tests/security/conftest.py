@@ -20,8 +20,14 @@ from azure.data.tables import TableServiceClient
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from eventapi.auth.oauth import DESCRIPTIONS as OAUTH_DESCRIPTIONS
 from eventapi.auth.signer import LocalSigner
-from eventapi.models import COLOR_PATTERN, Pattern
+from eventapi.challenge import EXPIRED, NO_TOKEN, NOT_BEARER, NOT_OURS, REFRESH_TOKEN_SENT, SESSION_ENDED
+from eventapi.errors import BODY_HELP
+from eventapi.guard import oversized
+from eventapi.models import FIELD_HELP, STORED_COLOR_PATTERN, Pattern
+from eventapi.routes.auth import GRANT_ERROR_DESCRIPTIONS
+from eventapi.settings import MAX_BODY_BYTES
 from eventapi.storage.tables import LIGHTS, TABLES
 
 from dev.github_standin import GitHubStandIn
@@ -175,16 +181,49 @@ def malformed_wall_entries(wall: dict[str, Any]) -> list[Any]:
             isinstance(entry, dict)
             and set(entry) == {"pattern", "color", "time"}
             and entry["pattern"] in PATTERNS
-            and re.fullmatch(COLOR_PATTERN, entry["color"])
+            and re.fullmatch(STORED_COLOR_PATTERN, entry["color"])
         )
     ]
 
 
 def assert_generic_error(response: httpx.Response, *inputs: str) -> None:
-    """A 4xx whose body is a fixed code and none of the input."""
+    """A 4xx whose body is a fixed code (with, perhaps, one of the app's fixed texts) and none of the input.
+
+    The fixed texts name fields and allowed values ("pattern must be one of solid, ..."), so a sent
+    value may coincide with a word of them; the check is that the text is one of the app's own,
+    and that nothing sent appears anywhere else in the response.
+    """
     assert 400 <= response.status_code < 500, (response.status_code, response.text[:200])
     body = response.json()
-    assert set(body) == {"error"} and re.fullmatch(r"[a-z_]+", body["error"]), response.text[:200]
+    assert set(body) <= {"error", "error_description"} and re.fullmatch(r"[a-z_]+", body["error"]), response.text[:200]
+    description = body.get("error_description")
+    if description is not None:
+        assert is_fixed_description(description), description
+        rest = response.text.replace(json.dumps(description)[1:-1], "")
+    else:
+        rest = response.text
     for sent in inputs:
         if len(sent) >= 3:
-            assert sent not in response.text
+            assert sent not in rest
+
+
+# Every text an error body may carry. A 422 joins the texts of the fields that failed.
+FIXED_DESCRIPTIONS = frozenset(
+    {
+        *OAUTH_DESCRIPTIONS,
+        *GRANT_ERROR_DESCRIPTIONS.values(),
+        *(r.description for r in (NO_TOKEN, NOT_BEARER, NOT_OURS, SESSION_ENDED, REFRESH_TOKEN_SENT, EXPIRED)),
+        oversized(MAX_BODY_BYTES),
+    }
+)
+TEACHING = (*FIELD_HELP.values(), BODY_HELP)
+
+
+def is_fixed_description(text: str) -> bool:
+    """One of the fixed texts, or fixed field texts joined by spaces: nothing else, so nothing sent."""
+    if text in FIXED_DESCRIPTIONS:
+        return True
+    rest = text
+    for known in sorted(TEACHING, key=len, reverse=True):
+        rest = rest.replace(known, "")
+    return rest.strip() == "" and rest != text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import httpx
 import pytest
 from azure.data.tables import TableServiceClient
 from eventapi.auth.admission import LOGIN_PURPOSE
+from eventapi.auth.sign_in import GrantError
+from eventapi.routes.auth import GRANT_ERROR_DESCRIPTIONS
 
 from dev.github_standin import GitHubStandIn
 from dev.local import AzuritePorts
@@ -22,6 +25,8 @@ from tests.function_code.conftest import (
     sign_in_pair,
     start_sign_in,
 )
+
+DENIED = GRANT_ERROR_DESCRIPTIONS[GrantError.DENIED]
 
 
 def _digests(api: RunningApi, *logins: str) -> str:
@@ -84,7 +89,7 @@ def test_an_unlisted_login_is_refused_and_leaves_no_trace(
     approve(github, started["user_code"], stranger, expected=403)
     assert _traces(tables, api, stranger) == []
     refused = client.post("/api/auth/token", json={"device_code": started["device_code"]})
-    assert (refused.status_code, refused.json()) == (400, {"error": "access_denied"})
+    assert (refused.status_code, refused.json()["error"]) == (400, "access_denied")
     assert _traces(tables, api, stranger) == []
     # And the refused grant itself is gone once the device has been told.
     device_key = api.services.keyed_hash.digest("device-code", str(started["device_code"]))
@@ -104,7 +109,7 @@ def test_the_refusal_is_the_same_whoever_asks(
         )
         assert page.status_code == 403
         bodies.add(client.post("/api/auth/token", json={"device_code": started["device_code"]}).text)
-    assert bodies == {'{"error":"access_denied"}'}
+    assert bodies == {json.dumps({"error": "access_denied", "error_description": DENIED}, separators=(",", ":"))}
 
 
 def test_removing_a_login_ends_the_session_at_the_next_request(
@@ -128,7 +133,7 @@ def test_removing_a_login_ends_the_session_at_the_next_request(
         )
         assert sent.status_code == 401
         renewed = restarted.post("/api/auth/token", json={"refresh_token": pair["refresh_token"]})
-        assert renewed.json() == {"error": "invalid_grant"}
+        assert renewed.json()["error"] == "invalid_grant"
     finally:
         after.stop()
 

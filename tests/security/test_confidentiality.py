@@ -62,10 +62,20 @@ def test_no_operation_takes_an_identifier(client: httpx.Client) -> None:
         for content in operation.get("requestBody", {}).get("content", {}).values()
         for ref in [content["schema"]]
     }
-    assert request_bodies == {"LightCommand", "TokenRequest"}
+    oauth = {"TokenRequestForm", "TokenRequestJson", "DeviceAuthorizationForm", "DeviceAuthorizationJson"}
+    assert request_bodies == {"LightCommand", *oauth}
+    fields = {"pattern", "color", "device_code", "refresh_token", "grant_type", "client_id"}
     for name in request_bodies:
-        assert set(schemas[name]["properties"]) <= {"pattern", "color", "device_code", "refresh_token", "grant_type"}
-        assert schemas[name].get("additionalProperties") is False
+        for shape in schemas[name].get("oneOf", [schemas[name]]):
+            assert set(shape["properties"]) <= fields, name
+            # client_id names the one public client, never a person.
+            if "client_id" in shape["properties"]:
+                assert set(shape["properties"]["client_id"]["enum"]) <= {"eventstack-attendee", ""}
+            if name in oauth:
+                # RFC 6749 section 3.2: unknown parameters are ignored; they are short strings, never stored.
+                assert shape["additionalProperties"]["type"] == "string" and shape["maxProperties"] <= 5
+            else:
+                assert shape.get("additionalProperties") is False
 
 
 def test_each_token_sees_and_erases_only_its_own_data(

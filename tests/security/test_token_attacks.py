@@ -18,6 +18,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from eventapi.challenge import EXPIRED, NO_TOKEN, NOT_BEARER, NOT_OURS, REFRESH_TOKEN_SENT, SESSION_ENDED, Refusal
 from eventapi.settings import MAX_TOKEN_TTL
 
 from dev.github_standin import GitHubStandIn
@@ -40,13 +41,27 @@ def call(client: httpx.Client, method: str, path: str, headers: dict[str, Any]) 
     return client.request(method, path, headers=headers, json=body)
 
 
-def assert_refused_everywhere(client: httpx.Client, headers: dict[str, Any]) -> None:
-    """401 with the generic body and the Bearer challenge on every protected endpoint."""
+# What a refused caller may be told: one of the fixed refusals, never a detail of the check that failed.
+REFUSALS = {r.description: r for r in (NO_TOKEN, NOT_BEARER, NOT_OURS, SESSION_ENDED, REFRESH_TOKEN_SENT, EXPIRED)}
+
+
+def assert_refused_everywhere(client: httpx.Client, headers: dict[str, Any], expected: Refusal | None = None) -> None:
+    """401 with a fixed refusal and the RFC 6750 challenge on every protected endpoint.
+
+    Only a token the API really signed may be told it expired (`expected=EXPIRED`): a forgery, a
+    token of another audience or issuer, or garbage hears "sign in again" or "send a token".
+    """
     for method, path in PROTECTED:
         response = call(client, method, path, headers)
         assert response.status_code == 401, (method, path, response.status_code)
-        assert response.json() == {"error": "unauthorized"}
-        assert response.headers.get("www-authenticate") == "Bearer"
+        refusal = REFUSALS[response.json()["error_description"]]
+        assert response.json() == {"error": refusal.error or "unauthorized", "error_description": refusal.description}
+        if expected is not None:
+            assert refusal == expected
+        else:
+            assert refusal != EXPIRED
+        assert response.headers["www-authenticate"].startswith('Bearer realm="eventstack"')
+        assert "resource_metadata=" in response.headers["www-authenticate"]
 
 
 def assert_untouched(client: httpx.Client, victim: Attendee) -> None:
@@ -127,7 +142,8 @@ def test_expired_token_is_refused(
 ) -> None:
     now = int(time.time())
     expired = forge(signing_key, victim, iat=now - 600, nbf=now - 600, exp=now - SKEW)
-    assert_refused_everywhere(client, bearer(expired))
+    # Signed with the API's own key: the one case that is told to refresh.
+    assert_refused_everywhere(client, bearer(expired), EXPIRED)
     assert_untouched(client, victim)
 
 

@@ -22,7 +22,11 @@ SUBJECT_FORM = re.compile(r"^[0-9a-f]{32}$")
 
 
 class InvalidToken(Exception):  # noqa: N818 - reads as the condition it reports
-    """Any reason a bearer token is refused; callers only ever see a generic 401."""
+    """Any reason a bearer token is refused."""
+
+
+class ExpiredToken(InvalidToken):
+    """A token this API signed whose lifetime is over: the caller should refresh, not sign in again."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,7 @@ class TokenService:
             raise InvalidToken("claims") from error
         now = self._clock().timestamp()
         leeway = TOKEN_LEEWAY.total_seconds()
-        if not (issued_at - leeway <= now and not_before - leeway <= now < expires_at + leeway):
+        if not (issued_at - leeway <= now and not_before - leeway <= now):
             raise InvalidToken("time")
         lifetime = timedelta(seconds=expires_at - issued_at)
         if lifetime > min(self._ttl, MAX_TOKEN_TTL) or lifetime <= timedelta(0):
@@ -143,4 +147,7 @@ class TokenService:
         subject = claims["sub"]
         if not isinstance(subject, str) or not SUBJECT_FORM.fullmatch(subject):
             raise InvalidToken("subject")
+        # Last, so that "expired" is said only of a token that is ours in every other respect.
+        if now >= expires_at + leeway:
+            raise ExpiredToken("expired")
         return subject

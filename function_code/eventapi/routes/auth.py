@@ -11,10 +11,12 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from eventapi import pages
 from eventapi.auth.codes import normalize_user_code
+from eventapi.auth.oauth import check_client, token_grant
 from eventapi.auth.sign_in import BrowserOutcome, GrantError, TokenPair
-from eventapi.deps import ClientIpDep, ServicesDep
-from eventapi.models import DeviceCodeResponse, JsonWebKey, JsonWebKeySet, TokenRequest, TokenResponse
-from eventapi.openapi_errors import EVENT_PHASE, EVERY_REQUEST, IGNORED_BODY, JSON_BODY, STORAGE, error_responses
+from eventapi.deps import ClientIpDep, OAuthRequestDep, ServicesDep
+from eventapi.models import DeviceCodeResponse, GrantType, JsonWebKey, JsonWebKeySet, TokenResponse
+from eventapi.openapi_errors import EVENT_PHASE, EVERY_REQUEST, OAUTH_BODY, STORAGE, error_responses
+from eventapi.openapi_oauth import DEVICE_REQUEST_BODY, TOKEN_REQUEST_BODY
 from eventapi.quotas import github_sign_ins_subject, ip_subject
 
 router = APIRouter(tags=["sign-in"])
@@ -81,6 +83,21 @@ _BROWSER_ERRORS = error_responses(
     },
 )
 GRANT_ERRORS = ("authorization_pending", "slow_down", "access_denied", "expired_token", "invalid_grant")
+# What each refusal of a grant tells the device to do next (RFC 8628 section 3.5).
+GRANT_ERROR_DESCRIPTIONS: dict[GrantError, str] = {
+    GrantError.PENDING: "The attendee has not approved yet: poll again after interval seconds.",
+    GrantError.SLOW_DOWN: "Polling too fast: add 5 seconds to the interval, then poll again.",
+    GrantError.DENIED: "The sign-in was refused in the browser: start again with POST /api/auth/device.",
+    GrantError.EXPIRED: "The device code has expired: start again with POST /api/auth/device.",
+    GrantError.INVALID: "The device code or refresh token is unknown, used or revoked: "
+    "sign in again with POST /api/auth/device.",
+}
+_OAUTH_400 = (
+    "The request is refused (RFC 6749 section 5.2): `invalid_request` (a body that is not a form or JSON object, "
+    "or over 1 KiB; a parameter missing or sent twice), `invalid_client` (a client_id other than the public one)"
+)
+# RFC 6749 section 5.2: Basic credentials of another client are answered 401 with a Basic challenge.
+_BASIC_401 = "Basic credentials of any client but the public one, with a secret, or unreadable: `invalid_client`."
 
 
 @router.post(
@@ -88,13 +105,28 @@ GRANT_ERRORS = ("authorization_pending", "slow_down", "access_denied", "expired_
     responses=error_responses(
         *EVERY_REQUEST,
         *EVENT_PHASE,
-        *IGNORED_BODY,
+        *OAUTH_BODY,
         *STORAGE,
-        descriptions={429: "Too many sign-ins started from this address this minute; retry after Retry-After."},
+        descriptions={
+            429: "Too many sign-ins started from this address this minute; retry after Retry-After.",
+            400: _OAUTH_400 + ".",
+            401: _BASIC_401,
+        },
+        codes={400: ("invalid_request", "invalid_client"), 401: ("invalid_client",)},
+        challenges={401: "Basic"},
     ),
+    openapi_extra=DEVICE_REQUEST_BODY,
 )
-def start_sign_in(deps: ServicesDep, ip: ClientIpDep) -> DeviceCodeResponse:
-    """Start a sign-in (RFC 8628): show user_code and open verification_uri, then poll /api/auth/token."""
+def start_sign_in(
+    deps: ServicesDep,
+    ip: ClientIpDep,
+    request: OAuthRequestDep,
+) -> DeviceCodeResponse:
+    """Start a sign-in (RFC 8628 section 3.1): show user_code and open verification_uri, then poll /api/auth/token.
+
+    Send `client_id=eventstack-attendee` form-encoded (or nothing at all); no scopes.
+    """
+    check_client(request)
     _take_address_quota(deps, ip)
     started = deps.sign_in.start()
     uri = deps.settings.verification_uri
@@ -114,29 +146,44 @@ def start_sign_in(deps: ServicesDep, ip: ClientIpDep) -> DeviceCodeResponse:
     responses=error_responses(
         *EVERY_REQUEST,
         *EVENT_PHASE,
-        *JSON_BODY,
+        *OAUTH_BODY,
         *STORAGE,
         descriptions={
-            400: "The body is not JSON, or the grant is refused (RFC 8628 section 3.5, RFC 6749 section 5.2): "
-            "`authorization_pending` (poll again after `interval`), `slow_down` (add 5 s to it), `access_denied`, "
-            "`expired_token` (start again), `invalid_grant` (unknown or used code, spent or revoked refresh token).",
+            400: _OAUTH_400 + ", `unsupported_grant_type` (a grant other than the device code and refresh token), "
+            "or the grant itself (RFC 8628 section 3.5): `authorization_pending` (poll again after `interval`), "
+            "`slow_down` (add 5 s to it), `access_denied`, `expired_token` (start again), `invalid_grant` "
+            "(unknown, malformed or used code; spent or revoked refresh token: sign in again).",
+            401: _BASIC_401,
         },
-        codes={400: ("bad_request", *GRANT_ERRORS)},
+        codes={
+            400: ("invalid_request", "invalid_client", "unsupported_grant_type", *GRANT_ERRORS),
+            401: ("invalid_client",),
+        },
+        challenges={401: "Basic"},
     ),
+    openapi_extra=TOKEN_REQUEST_BODY,
 )
-def token(body: TokenRequest, deps: ServicesDep) -> TokenResponse | JSONResponse:
-    """Redeem an approved device code, or rotate a refresh token, for a new token pair.
+def token(
+    deps: ServicesDep,
+    request: OAuthRequestDep,
+) -> TokenResponse | JSONResponse:
+    """Redeem an approved device code, or rotate a refresh token, for a new token pair (RFC 6749 section 5.1).
 
-    Poll a device code no faster than `interval` seconds (`slow_down` adds 5 to it). A refresh
-    token works once: presenting it again ends the session on every device.
+    Form-encoded as RFC 6749 has it (`grant_type`, `device_code` or `refresh_token`, optional
+    `client_id`), or the same as JSON. Poll a device code no faster than `interval` seconds
+    (`slow_down` adds 5 to it). A refresh token works once: presenting it again ends the session
+    on every device.
     """
-    if body.device_code is not None:
-        outcome: TokenPair | GrantError = deps.sign_in.poll(body.device_code)
+    check_client(request)
+    grant = token_grant(request)
+    if grant.grant_type is GrantType.DEVICE_CODE:
+        outcome: TokenPair | GrantError = deps.sign_in.poll(grant.value)
     else:
-        assert body.refresh_token is not None  # noqa: S101 - the model requires one of the two
-        outcome = deps.sign_in.refresh(body.refresh_token)
+        outcome = deps.sign_in.refresh(grant.value)
     if isinstance(outcome, GrantError):
-        return JSONResponse({"error": outcome.value}, status_code=400)
+        return JSONResponse(
+            {"error": outcome.value, "error_description": GRANT_ERROR_DESCRIPTIONS[outcome]}, status_code=400
+        )
     return TokenResponse(
         access_token=outcome.access_token, expires_in=outcome.expires_in, refresh_token=outcome.refresh_token
     )
