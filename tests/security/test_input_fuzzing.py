@@ -114,9 +114,19 @@ def _check(case: Any, response: Any, mode: GenerationMode) -> None:
         )
         # The description is one of the app's fixed texts: nothing of the request is in it.
         assert body.get("error_description") is None or is_fixed_description(body["error_description"]), label
-    if _body_negated(case):
+    if _body_negated(case) and _sent_as_json(case):
         # A body that breaks the schema is never accepted.
         assert 400 <= response.status_code < 500, (label, response.status_code, case.body)
+
+
+def _sent_as_json(case: Any) -> bool:
+    """Whether the generated body reaches the server as generated.
+
+    A form flattens every value to text and drops nested ones, so a negation by type (an object, a
+    number where a string belongs) is often gone on the wire and the request rightly succeeds; the
+    form parser's own bounds are attacked in tests/function_code/test_oauth_errors.py.
+    """
+    return "json" in str(case.media_type or "")
 
 
 def _body_negated(case: Any) -> bool:
