@@ -8,7 +8,7 @@
    and token;
 4. authenticated POST /api/lights against unauthenticated GET /api/health on the same server
    (a uvicorn process of its own, so that client and server do not share an interpreter);
-5. the write path: authenticated POST /api/lights against bench/bare_write.py, a bare ASGI handler
+5. the write path: authenticated POST /api/lights against bench/_bare_write.py, a bare ASGI handler
    that makes the same two table writes after verifying the token and the body, under the same
    uvicorn and against the same Azurite.
 
@@ -54,7 +54,7 @@ IMPORT_GOAL = Goal(1.25, at_most=True)
 VERIFY_GOAL = Goal(0.9, at_most=False)
 HTTP_GOAL = Goal(0.5, at_most=False)
 WRITE_GOAL = Goal(0.8, at_most=False)
-BARE_WRITE_FACTORY = "bench.bare_write:create_app"
+BARE_WRITE_FACTORY = "bench._bare_write:create_app"
 
 _HELLO_WORLD = """
 import azure.functions as func
@@ -331,7 +331,7 @@ def _served(scratch: Path) -> tuple[float, float, float, float, float]:
     sys.path.insert(0, str(FUNCTION_CODE))
     from eventapi.settings import load_settings
 
-    from bench.bare_write import PUBLIC_KEY_ENV
+    from bench._bare_write import PUBLIC_KEY_ENV
 
     ports = AzuritePorts(free_port(), free_port(), free_port())
     azurite = start_azurite(ports, scratch / "azurite")
