@@ -57,7 +57,13 @@ def _ask(app: FastAPI, *requests: tuple[str, str]) -> list[httpx.Response]:
         async with httpx.AsyncClient(transport=transport, base_url="http://app.test") as client:
             return [await client.request(method, path) for method, path in requests]
 
-    return asyncio.run(send_all())
+    # A private loop: asyncio.run would also clear the thread's current loop, which Pulumi's mocks
+    # need in later tests of the same process.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(send_all())
+    finally:
+        loop.close()
 
 
 def _json(response: httpx.Response) -> Any:

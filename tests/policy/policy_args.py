@@ -110,6 +110,16 @@ class Violation:
         return f"[{self.policy}] {self.urn}: {self.message}"
 
 
+def _await(result: Any) -> None:
+    # A private loop: asyncio.run would also clear the thread's current loop, which Pulumi's mocks
+    # need in later tests of the same process.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(result)
+    finally:
+        loop.close()
+
+
 def violations(
     policy: ResourceValidationPolicy, resource: RegisteredResource, inputs: Mapping[str, Any] | None = None
 ) -> list[Violation]:
@@ -121,7 +131,7 @@ def violations(
 
     result = policy.validate(validation_args(resource, inputs), report_violation)
     if inspect.isawaitable(result):
-        asyncio.run(result)
+        _await(result)
     return found
 
 
@@ -134,5 +144,5 @@ def stack_violations(policy: StackValidationPolicy, resources: Sequence[Register
 
     result = policy.validate(stack_validation_args(resources), report_violation)
     if inspect.isawaitable(result):
-        asyncio.run(result)
+        _await(result)
     return found
