@@ -221,6 +221,9 @@ class GitHubStandIn(ThreadingHTTPServer):
     """The stand-in server. `enforce_limits` applies GitHub's hourly limits; `clock` is seconds since the epoch."""
 
     daemon_threads = True
+    # socketserver's default backlog is 5: a hall's browser steps arriving together were reset (seen
+    # in the rehearsed conference day); GitHub does not refuse connections like that.
+    request_queue_size = 128
 
     def __init__(
         self,

@@ -23,6 +23,8 @@ from bench.conference_day.scenario import GITHUB_TOKEN_REQUESTS_PER_HOUR, Scenar
 
 SUMMARY_FILE = "summary.json"
 PAGE_FILE = "index.html"
+# The same figures as tables for a Markdown page (docs/conference-day/).
+FIGURES_FILE = "figures.md"
 CHARTS = {
     "rps": "requests.png",
     "latency": "latency.png",
@@ -196,7 +198,28 @@ def write(
     }
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str) + "\n")
     (out / PAGE_FILE).write_text(_page(summary))
+    (out / FIGURES_FILE).write_text(markdown(summary))
     return summary
+
+
+def markdown(summary: Mapping[str, Any]) -> str:
+    """The checks and the endpoints as Markdown tables."""
+    lines = ["| check | verdict | figure |", "| --- | --- | --- |"]
+    for check in summary["checks"]:
+        details = "".join(f"<br>{detail}" for detail in check["details"][:3])
+        lines.append(f"| {check['name']} | {'pass' if check['passed'] else '**FAIL**'} | {check['figure']}{details} |")
+    lines += [
+        "",
+        "| endpoint | calls | p50 ms | p95 ms | p99 ms | answers |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for row in summary["endpoints"]:
+        answers = ", ".join(f"{status}: {count}" for status, count in row["statuses"].items())
+        lines.append(
+            f"| {row['endpoint']} | {row['calls']} | {row['p50_ms']:.0f} | {row['p95_ms']:.0f} | {row['p99_ms']:.0f} "
+            f"| {answers} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 _STYLE = (
