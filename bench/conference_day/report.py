@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 from bench.conference_day import records
 from bench.conference_day.checks import Phases, Verdict, percentile
 from bench.conference_day.records import Call, SignIn
-from bench.conference_day.scenario import GITHUB_TOKEN_REQUESTS_PER_HOUR, Scenario
+from bench.conference_day.scenario import GITHUB_TOKEN_REQUESTS_PER_HOUR, WINDOW_SECONDS, Scenario
 
 SUMMARY_FILE = "summary.json"
 PAGE_FILE = "index.html"
@@ -120,8 +120,18 @@ def _sign_in_chart(sign_ins: Sequence[SignIn], scenario: Scenario, when: Phases,
     end = max(_minutes(when.end, when.start), 1.0)
     github_per_minute = GITHUB_TOKEN_REQUESTS_PER_HOUR / 60
     axis.plot([0, end], [0, github_per_minute * end], "--", color="#c62828", label="GitHub's cap (2,000/h)")
+    # The app counts its budget in fixed minutes of the clock: a step at each window's start.
     budget = scenario.sign_ins_per_minute
-    axis.plot([0, end], [0, budget * end], ":", color="#ef6c00", label=f"the app's budget ({budget}/min)")
+    first = -(when.start % WINDOW_SECONDS) / 60
+    steps = [first + k for k in range(math.ceil(end - first) + 1)]
+    axis.step(
+        steps,
+        [budget * (k + 1) for k in range(len(steps))],
+        ":",
+        where="post",
+        color="#ef6c00",
+        label=f"the app's budget ({budget} per clock minute)",
+    )
     axis.set_ylim(0, len(arrived) * 1.1 + 1)
     axis.set(xlabel="minutes since the keynote", ylabel="attendees", title="Sign-ins completed against GitHub's cap")
     axis.legend(loc="lower right")
