@@ -8,6 +8,8 @@ browser through the app's own verification page, GitHub's consent and the app's 
 It can enforce GitHub's published limits for OAuth apps (docs.github.com, "Rate limits for OAuth
 apps"): 2,000 access-token requests per hour per app, and a user signed in 10 times within an hour
 must re-authorize the app (here: the 11th authorization in an hour is refused).
+`--latency-ms` holds each token and user answer that long, as GitHub's come over the internet
+(GitHub publishes no figure for it; the rehearsed conference day assumes 300 ms).
 """
 
 from __future__ import annotations
@@ -221,6 +223,9 @@ class GitHubStandIn(ThreadingHTTPServer):
     """The stand-in server. `enforce_limits` applies GitHub's hourly limits; `clock` is seconds since the epoch."""
 
     daemon_threads = True
+    # socketserver's default backlog is 5: a hall's browser steps arriving together were reset (seen
+    # in the rehearsed conference day); GitHub does not refuse connections like that.
+    request_queue_size = 128
 
     def __init__(
         self,

@@ -287,6 +287,10 @@ class Abuser(_SignedIn):
     role = records.ABUSER
     wait_time = between(1, 3)
 
+    def on_start(self) -> None:
+        super().on_start()
+        self.bad_input()  # every abuser tries each kind of bad call at least once, however short the run
+
     @task(2)
     def over_quota(self) -> None:
         # Twice the quota's pace, a few past it: bounded, so that the hall, not three clients, is the load.

@@ -19,10 +19,12 @@ import matplotlib.pyplot as plt
 from bench.conference_day import records
 from bench.conference_day.checks import Phases, Verdict, percentile
 from bench.conference_day.records import Call, SignIn
-from bench.conference_day.scenario import GITHUB_TOKEN_REQUESTS_PER_HOUR, Scenario
+from bench.conference_day.scenario import GITHUB_TOKEN_REQUESTS_PER_HOUR, WINDOW_SECONDS, Scenario
 
 SUMMARY_FILE = "summary.json"
 PAGE_FILE = "index.html"
+# The same figures as tables for a Markdown page (docs/conference-day/).
+FIGURES_FILE = "figures.md"
 CHARTS = {
     "rps": "requests.png",
     "latency": "latency.png",
@@ -118,8 +120,18 @@ def _sign_in_chart(sign_ins: Sequence[SignIn], scenario: Scenario, when: Phases,
     end = max(_minutes(when.end, when.start), 1.0)
     github_per_minute = GITHUB_TOKEN_REQUESTS_PER_HOUR / 60
     axis.plot([0, end], [0, github_per_minute * end], "--", color="#c62828", label="GitHub's cap (2,000/h)")
+    # The app counts its budget in fixed minutes of the clock: a step at each window's start.
     budget = scenario.sign_ins_per_minute
-    axis.plot([0, end], [0, budget * end], ":", color="#ef6c00", label=f"the app's budget ({budget}/min)")
+    first = -(when.start % WINDOW_SECONDS) / 60
+    steps = [first + k for k in range(math.ceil(end - first) + 1)]
+    axis.step(
+        steps,
+        [budget * (k + 1) for k in range(len(steps))],
+        ":",
+        where="post",
+        color="#ef6c00",
+        label=f"the app's budget ({budget} per clock minute)",
+    )
     axis.set_ylim(0, len(arrived) * 1.1 + 1)
     axis.set(xlabel="minutes since the keynote", ylabel="attendees", title="Sign-ins completed against GitHub's cap")
     axis.legend(loc="lower right")
@@ -196,7 +208,28 @@ def write(
     }
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str) + "\n")
     (out / PAGE_FILE).write_text(_page(summary))
+    (out / FIGURES_FILE).write_text(markdown(summary))
     return summary
+
+
+def markdown(summary: Mapping[str, Any]) -> str:
+    """The checks and the endpoints as Markdown tables."""
+    lines = ["| check | verdict | figure |", "| --- | --- | --- |"]
+    for check in summary["checks"]:
+        details = "".join(f"<br>{detail}" for detail in check["details"][:3])
+        lines.append(f"| {check['name']} | {'pass' if check['passed'] else '**FAIL**'} | {check['figure']}{details} |")
+    lines += [
+        "",
+        "| endpoint | calls | p50 ms | p95 ms | p99 ms | answers |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for row in summary["endpoints"]:
+        answers = ", ".join(f"{status}: {count}" for status, count in row["statuses"].items())
+        lines.append(
+            f"| {row['endpoint']} | {row['calls']} | {row['p50_ms']:.0f} | {row['p95_ms']:.0f} | {row['p99_ms']:.0f} "
+            f"| {answers} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 _STYLE = (
