@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from eventapi.errors import register_error_handlers
 from eventapi.guard import BodyGuard, ConcurrencyGuard, ErrorShield, SecurityHeaders
+from eventapi.log_filter import install_adapter_body_filter
 from eventapi.phases import PhaseGuard
 from eventapi.routes import auth, health, lights, me, privacy, wall
 from eventapi.services import Services, build_services
@@ -33,6 +34,7 @@ def quiet_sdk_logs() -> None:
     """Keep personal identifiers in request URLs out of the logs (and out of Application Insights)."""
     for name in _CHATTY_SDK_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    install_adapter_body_filter()
 
 
 def create_app(services: Services) -> FastAPI:

@@ -33,7 +33,7 @@ DOCUMENTED = {
     ("post", "/api/auth/device"): {"200", "413", "415", "503"} | GONE | EVERY_REQUEST,
     ("post", "/api/auth/token"): {"200", "400", "413", "415", "422", "503"} | GONE | EVERY_REQUEST,
     ("get", "/api/auth/verify"): {"200"} | BROWSER_STEP,
-    ("get", "/api/auth/github"): {"303", "400"} | BROWSER_STEP,
+    ("post", "/api/auth/github"): {"303", "400", "413", "415"} | BROWSER_STEP,
     ("get", "/api/auth/callback"): {"200", "400", "403"} | BROWSER_STEP,
 }
 HEADERS = {"401": "WWW-Authenticate", "429": "Retry-After", "503": "Retry-After"}
