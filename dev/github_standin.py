@@ -57,12 +57,15 @@ class _PageReader(HTMLParser):
         super().__init__()
         self.fields: dict[str, str] = {}
         self.form_action: str | None = None
+        self.links: list[str] = []
         self.refresh: tuple[float, str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
         if tag == "form" and values.get("method", "get").lower() == "post":
             self.form_action = values.get("action", "")
+        elif tag == "a" and values.get("href"):
+            self.links.append(values["href"])
         elif tag == "input" and self.form_action is not None and values.get("name"):
             self.fields[values["name"]] = values.get("value", "")
         elif tag == "meta" and values.get("http-equiv", "").lower() == "refresh":
@@ -343,10 +346,9 @@ class GitHubStandIn(ThreadingHTTPServer):
                     continue  # not this app's code
                 if page.status_code != HTTPStatus.OK:
                     return page.status_code, {"error": "the verification page refused", "app_status": page.status_code}
-                form = read_page(page.text)
-                if not form.form_action:
-                    return HTTPStatus.BAD_GATEWAY, {"error": "the verification page has no confirmation form"}
-                onward = browser.post(f"{origin}{form.form_action}", data=form.fields)
+                onward = self._continue(browser, origin, read_page(page.text))
+                if onward is None:
+                    return HTTPStatus.BAD_GATEWAY, {"error": "the verification page has no way on"}
                 if onward.status_code != HTTPStatus.SEE_OTHER:
                     return onward.status_code, {"error": "the app did not send the browser to GitHub"}
                 query = {k: v[0] for k, v in parse_qs(urlsplit(onward.headers["location"]).query).items()}
@@ -360,6 +362,14 @@ class GitHubStandIn(ThreadingHTTPServer):
                     back = consented
                 return self._come_back(browser, origin, back)
         return HTTPStatus.NOT_FOUND, {"error": "unknown_user_code"}
+
+    @staticmethod
+    def _continue(browser: httpx.Client, origin: str, page: _PageReader) -> httpx.Response | None:
+        """What a person does on the verification page: submit its form, or else follow its link on."""
+        if page.form_action:
+            return browser.post(f"{origin}{page.form_action}", data=page.fields)
+        onward = [link for link in page.links if "/api/auth/" in link and "verify" not in link]
+        return browser.get(f"{origin}{onward[0]}") if onward else None
 
     def _come_back(self, browser: httpx.Client, origin: str, url: str) -> tuple[int, dict[str, Any]]:
         """Follow GitHub's redirect to the callback, and the app's meta refreshes while it queues."""

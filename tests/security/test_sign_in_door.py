@@ -34,6 +34,7 @@ from tests.function_code.conftest import (
     User,
     api_client,
     approve,
+    bearer,
     confirm,
     make_api,
     rows_mentioning,
@@ -457,3 +458,30 @@ def test_the_sign_in_cookie_is_host_prefixed_and_secure_for_an_https_issuer() ->
         assert {"httponly", "path", "samesite", "max-age"} <= attributes and "domain" not in attributes
         assert ("secure" in attributes) is secure
         assert "samesite=lax" in header.lower() and "path=/" in header.lower()
+
+
+# 8. The grace period: a late sign-in works until the grace ends
+
+
+def test_a_sign_in_during_the_grace_period_works_until_the_grace_ends(
+    azurite: AzuritePorts, standin: GitHubStandIn, state_dir: Path, clock: FakeClock
+) -> None:
+    ends_at = (clock() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    running = make_api(
+        azurite, standin, state_dir, clock, EVENTSTACK_EVENT_ENDS_AT=ends_at, EVENTSTACK_SIGN_IN_GRACE_MINUTES="30"
+    )
+    try:
+        client = running.client()
+        clock.advance(timedelta(minutes=70))  # the event ended ten minutes ago; sign-in is still open
+        pair = sign_in_pair(client, standin, _user(8))
+        assert client.get("/api/me", headers=bearer(pair["access_token"])).status_code == 200
+        clock.advance(timedelta(minutes=15))
+        renewed = client.post("/api/auth/token", json={"refresh_token": pair["refresh_token"]})
+        assert renewed.status_code == 200
+        assert client.get("/api/me", headers=bearer(renewed.json()["access_token"])).status_code == 200
+        clock.advance(timedelta(minutes=6))  # the grace is over: sign-in closes, and the session with it
+        assert client.get("/api/me", headers=bearer(renewed.json()["access_token"])).status_code == 401
+        gone = client.post("/api/auth/token", json={"refresh_token": renewed.json()["refresh_token"]})
+        assert gone.status_code == 410
+    finally:
+        running.stop()
