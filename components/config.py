@@ -158,7 +158,7 @@ FRONT_DOOR_STANDARD = "Standard_AzureFrontDoor"
 FRONT_DOOR_SKUS: tuple[str, ...] = (FRONT_DOOR_PREMIUM, FRONT_DOOR_STANDARD)
 # Front Door counts per client socket address over one minute. A venue NAT puts hundreds of
 # attendees behind one address, so these are flood ceilings, not per-person quotas (the app keeps
-# those per session); the README explains the sizing.
+# those per session); docs/deploy.md explains the sizing.
 EDGE_SIGN_IN_REQUESTS_PER_MINUTE = IntRange(10, 10000, "WAF rate limit per client IP on /api/auth")
 EDGE_API_REQUESTS_PER_MINUTE = IntRange(10, 100000, "WAF rate limit per client IP on all of /api")
 # Flex Consumption zone redundancy is GA in these EU regions (Azure Functions reliability docs,
@@ -260,7 +260,7 @@ class StackConfig:
     sign_in_grace_minutes: int = 0
     """Lower-cased logins allowed in (a Pulumi secret); the app only ever gets their HMACs."""
     sealed: bool = False
-    """After the event: the storage key's and the pepper's grants are withdrawn (README, "After the event")."""
+    """After the event: the storage key's and the pepper's grants are withdrawn (docs/after-the-event.md)."""
 
     @property
     def data_delete_by(self) -> datetime:

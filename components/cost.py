@@ -1,7 +1,7 @@
 """The stack's worst-case cost (the denial-of-wallet bound), computed from the caps in config.
 
-The README's table is this computation for `Pulumi.yaml`'s defaults; a test keeps the two equal.
-Prices are US dollar pay-as-you-go list prices, read on `PRICES_READ_ON` (sources in the README).
+The deploy guide's table (docs/deploy.md) is this computation for `Pulumi.yaml`'s defaults; a test keeps the two equal.
+Prices are US dollar pay-as-you-go list prices, read on `PRICES_READ_ON` (sources in docs/deploy.md).
 """
 
 from __future__ import annotations

@@ -308,7 +308,7 @@ class FunctionApp(pulumi.ComponentResource):
             https_only=True,
             # Stays enabled: disabling it also closes the deployment (SCM) endpoint, and `pulumi up`
             # ships code through it from outside the VNet. Access restrictions close the main site
-            # to everything but the edge instead (README: "The edge").
+            # to everything but the edge instead (docs/deploy.md: "The edge").
             public_network_access="Enabled",
             virtual_network_subnet_id=args.integration_subnet_id,
             # Everything outbound leaves through the VNet (private endpoints, NAT egress).

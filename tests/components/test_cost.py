@@ -1,4 +1,4 @@
-"""The worst-case cost: computed from the caps, and the README's table is that computation."""
+"""The worst-case cost: computed from the caps, and the deploy guide's table is that computation."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from components.cost import (
 from dev.offline import ROOT, ProgramRun
 from tests.components.test_config import dev_values
 
-README = (ROOT / "README.md").read_text()
+DEPLOY_GUIDE = (ROOT / "docs" / "deploy.md").read_text()
 
 
 def test_the_bound_for_the_defaults() -> None:
@@ -42,10 +42,10 @@ def _money(text: str) -> float:
     return float(text.replace(",", ""))
 
 
-def test_the_readme_states_this_computation() -> None:
+def test_the_deploy_guide_states_this_computation() -> None:
     config = parse_config(dev_values(), "dev")
     cost = worst_case_per_hour(config)
-    section = README[README.index("### Worst-case cost") :]
+    section = DEPLOY_GUIDE[DEPLOY_GUIDE.index("## Worst-case cost") :]
     section = section[: section.index("\n## ")]
     assert PRICES_READ_ON in section
     rows = {
