@@ -275,11 +275,15 @@ def test_with_a_slow_github_and_devices_polling_at_the_interval_fifty_of_fifty_s
         EVENTSTACK_MAX_OUTSTANDING_REQUESTS="1000",
     )
     try:
+        # The fifty devices start one after the other (so this test is about the browser step and
+        # the polls, not the counters), then all sign in at once.
+        starter = api_client(running.url)
+        starts = [start_sign_in(starter) for _ in range(50)]
 
         def attendee(n: int) -> dict[str, Any]:
             # A machine as loaded as this one answers slowly under fifty sign-ins at once: a patient device.
             device = httpx.Client(base_url=running.url, timeout=60)
-            started = start_sign_in(device)
+            started = starts[n]
             browser = threading.Thread(target=approve, args=(slow, started["user_code"], _user(n)), daemon=True)
             browser.start()
             interval = float(str(started["interval"]))

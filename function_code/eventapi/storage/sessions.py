@@ -166,7 +166,7 @@ class SessionStore:
         session = self._join_or_start(attendee_key, login_key, now, expires_at)
         try:
             # Only while the session row exists: a family never outlives an erasure that won the race.
-            self._tables.create_beside(
+            etag = self._tables.create_beside(
                 SESSIONS,
                 SESSION_ROW,
                 {
@@ -180,6 +180,8 @@ class SessionStore:
         except Conflict:
             self._forget(session.session_id)
             raise SessionGone from None
+        # The guard touched the session row: keep its new ETag, so the next command is one write.
+        session = self._remember(replace(session, etag=etag))
         families = self.families(session.session_id)
         for stale in families[: max(0, len(families) - max_families)]:
             self._tables.delete(SESSIONS, session.session_id, FAMILY_PREFIX + stale.family_id)
@@ -291,19 +293,11 @@ class SessionStore:
     def erase(self, session: Session) -> int:
         """Delete the session (first, so racing commands and sign-ins fail), its families and the attendee index.
 
-        The index goes only if it still points at this session, and only as it was read: a sign-in
-        racing the erasure either wrote before (and is deleted here) or fails on its own write.
+        A sign-in racing the erasure either wrote before (and is deleted here) or fails on its own
+        conditional writes (SessionGone): the index and family rows never outlive the erasure.
         """
         self.revoke(session.session_id)
-        for _ in range(_MAX_ATTEMPTS):
-            index = self._tables.get(ATTENDEES, session.attendee_key, ATTENDEE_ROW)
-            if index is None or str(index["session"]) != session.session_id:
-                break
-            try:
-                self._tables.delete(ATTENDEES, session.attendee_key, ATTENDEE_ROW, etag=etag_of(index))
-            except Conflict:
-                continue
-            break
+        self._tables.delete(ATTENDEES, session.attendee_key, ATTENDEE_ROW)
         return 1
 
     # The instance's copy -------------------------------------------------------------------
