@@ -3,13 +3,17 @@
 GitHub's web application flow: GET /login/oauth/authorize (a consent form for a person),
 POST /login/oauth/access_token (code + client secret + PKCE verifier), GET /user. And for tests and
 scripts, POST /approve {"user_code", "login", "id"} (or /deny {"user_code"}): it plays the attendee's
-browser through the app's own verification page, GitHub's consent and the app's callback.
+browser as a browser would: it opens the app's verification page (keeping its cookie), posts the
+confirmation form with its CSRF token, consents at "GitHub", follows the redirect to the app's
+callback with the cookie, and waits on the app's queue page as its meta refresh says.
+
+`latency` (seconds, or a function returning them; `--latency-ms`) holds every answer of the token
+and user endpoints, as GitHub's come over the internet: a slow GitHub is reproduced with it (GitHub
+publishes no figure; the rehearsed conference day assumes 300 ms).
 
 It can enforce GitHub's published limits for OAuth apps (docs.github.com, "Rate limits for OAuth
 apps"): 2,000 access-token requests per hour per app, and a user signed in 10 times within an hour
 must re-authorize the app (here: the 11th authorization in an hour is refused).
-`--latency-ms` holds each token and user answer that long, as GitHub's come over the internet
-(GitHub publishes no figure for it; the rehearsed conference day assumes 300 ms).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -39,6 +44,41 @@ TOKEN_REQUESTS_PER_APP_PER_HOUR = 2000
 SIGN_INS_PER_USER_PER_HOUR = 10
 CODE_LIFETIME_SECONDS = 600
 _HOUR = 3600.0
+# The browser that /approve plays announces itself as one (the app tells callers apart by it).
+BROWSER_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) GitHubStandInBrowser/1.0"
+# A browser gives up on a page that keeps refreshing after this many times.
+MAX_REFRESHES = 30
+Latency = float | Callable[[], float]
+
+
+class _PageReader(HTMLParser):
+    """The parts of an HTML page a browser acts on here: form fields and a meta refresh."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self.form_action: str | None = None
+        self.links: list[str] = []
+        self.refresh: tuple[float, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag == "form" and values.get("method", "get").lower() == "post":
+            self.form_action = values.get("action", "")
+        elif tag == "a" and values.get("href"):
+            self.links.append(values["href"])
+        elif tag == "input" and self.form_action is not None and values.get("name"):
+            self.fields[values["name"]] = values.get("value", "")
+        elif tag == "meta" and values.get("http-equiv", "").lower() == "refresh":
+            delay, _, target = values.get("content", "").partition(";")
+            self.refresh = (float(delay), target.strip().removeprefix("url=").removeprefix("URL="))
+
+
+def read_page(text: str) -> _PageReader:
+    """Parse a page as a browser would for forms and refreshes."""
+    reader = _PageReader()
+    reader.feed(text)
+    return reader
 
 
 @dataclass(frozen=True)
@@ -232,16 +272,21 @@ class GitHubStandIn(ThreadingHTTPServer):
         port: int = 0,
         enforce_limits: bool = True,
         clock: Callable[[], float] = time.time,
-        latency_seconds: float = 0.0,
+        latency: Latency = 0.0,
+        wait: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.state = StandInState(clock=clock, enforce_limits=enforce_limits)
-        self.latency_seconds = latency_seconds
+        self.latency = latency
+        # How the played browser waits out a meta refresh (tests may compress time).
+        self.wait = wait
 
     def wait_like_github(self) -> None:
-        """GitHub's token and user endpoints answer over the internet: hold each answer this long (no lock held)."""
-        if self.latency_seconds > 0:
-            time.sleep(self.latency_seconds)
+        """GitHub's token and user endpoints answer over the internet: hold each answer (no lock held)."""
+        latency = self.latency
+        delay = float(latency() if callable(latency) else latency)
+        if delay > 0:
+            time.sleep(delay)
 
     @property
     def url(self) -> str:
@@ -286,14 +331,16 @@ class GitHubStandIn(ThreadingHTTPServer):
         return f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}"
 
     def play_browser(self, user_code: str, user: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
-        """Open the app's verification page for `user_code`, continue to GitHub, consent (or not), come back.
+        """Open the app's verification page for `user_code`, confirm, consent (or not) at GitHub, come back.
 
-        Returns the status of the app's last page. Holds no lock while it talks to the app, which
-        calls this stand-in back for the token and the user.
+        One browser (one cookie jar) throughout, as a person's would be. Returns the status of the
+        app's last page, and how many times its queue page made the browser wait. Holds no lock
+        while it talks to the app, which calls this stand-in back for the token and the user.
         """
         with self.state.lock:
             apps = list(self.state.apps.values())
-        with httpx.Client(timeout=30, follow_redirects=False) as browser:
+        headers = {"User-Agent": BROWSER_USER_AGENT}
+        with httpx.Client(timeout=30, follow_redirects=False, headers=headers) as browser:
             for app in reversed(apps):
                 origin = "{0.scheme}://{0.netloc}".format(urlsplit(app.callback_url))
                 try:
@@ -304,7 +351,9 @@ class GitHubStandIn(ThreadingHTTPServer):
                     continue  # not this app's code
                 if page.status_code != HTTPStatus.OK:
                     return page.status_code, {"error": "the verification page refused", "app_status": page.status_code}
-                onward = browser.get(f"{origin}/api/auth/github", params={"user_code": user_code})
+                onward = self._continue(browser, origin, read_page(page.text))
+                if onward is None:
+                    return HTTPStatus.BAD_GATEWAY, {"error": "the verification page has no way on"}
                 if onward.status_code != HTTPStatus.SEE_OTHER:
                     return onward.status_code, {"error": "the app did not send the browser to GitHub"}
                 query = {k: v[0] for k, v in parse_qs(urlsplit(onward.headers["location"]).query).items()}
@@ -316,9 +365,28 @@ class GitHubStandIn(ThreadingHTTPServer):
                     if isinstance(consented, tuple):
                         return consented[0], {"error": consented[1]}
                     back = consented
-                done = browser.get(back)
-                return done.status_code, {"app_status": done.status_code}
+                return self._come_back(browser, origin, back)
         return HTTPStatus.NOT_FOUND, {"error": "unknown_user_code"}
+
+    @staticmethod
+    def _continue(browser: httpx.Client, origin: str, page: _PageReader) -> httpx.Response | None:
+        """What a person does on the verification page: submit its form, or else follow its link on."""
+        if page.form_action:
+            return browser.post(f"{origin}{page.form_action}", data=page.fields)
+        onward = [link for link in page.links if "/api/auth/" in link and "verify" not in link]
+        return browser.get(f"{origin}{onward[0]}") if onward else None
+
+    def _come_back(self, browser: httpx.Client, origin: str, url: str) -> tuple[int, dict[str, Any]]:
+        """Follow GitHub's redirect to the callback, and the app's meta refreshes while it queues."""
+        done = browser.get(url)
+        waits = 0
+        refresh = read_page(done.text).refresh if done.status_code == HTTPStatus.OK else None
+        while refresh is not None and waits < MAX_REFRESHES:
+            waits += 1
+            self.wait(refresh[0])
+            done = browser.get(f"{origin}{refresh[1]}" if refresh[1].startswith("/") else refresh[1])
+            refresh = read_page(done.text).refresh if done.status_code == HTTPStatus.OK else None
+        return done.status_code, {"app_status": done.status_code, "waits": waits}
 
     def start_in_thread(self) -> threading.Thread:
         """Serve from a daemon thread (tests); stop with shutdown()."""
@@ -341,7 +409,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.client_secret:
         parser.error("set EVENTSTACK_GITHUB_CLIENT_SECRET (or --client-secret)")
-    server = GitHubStandIn(args.port, enforce_limits=not args.no_limits, latency_seconds=args.latency_ms / 1000)
+    server = GitHubStandIn(args.port, enforce_limits=not args.no_limits, latency=args.latency_ms / 1000)
     server.register(OAuthApp(args.client_id, args.client_secret, args.callback_url))
     print(f"GitHub stand-in on {server.url}", flush=True)
     try:

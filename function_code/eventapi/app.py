@@ -12,6 +12,7 @@ from eventapi.discovery import DEVICE_AUTHORIZATION_PATH, TOKEN_PATH
 from eventapi.errors import register_error_handlers
 from eventapi.guard import BodyGuard, ConcurrencyGuard, ErrorShield, SecurityHeaders
 from eventapi.lazy_routers import Router, include_routers
+from eventapi.log_filter import install_adapter_body_filter
 from eventapi.openapi_oauth import document_request_bodies
 from eventapi.phases import PhaseGuard
 from eventapi.services import Services, build_services
@@ -57,6 +58,7 @@ def quiet_sdk_logs() -> None:
     """Keep personal identifiers in request URLs out of the logs (and out of Application Insights)."""
     for name in _CHATTY_SDK_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    install_adapter_body_filter()
 
 
 def create_app(services: Services) -> FastAPI:

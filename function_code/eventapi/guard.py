@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 # Methods whose bodies the app reads; anything else must not carry one that matters.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _JSON_TYPES = frozenset({"application/json"})
+# HTML forms post application/x-www-form-urlencoded: accepted only where a form of ours posts.
+_FORM_TYPE = "application/x-www-form-urlencoded"
+_FORM_PATHS = frozenset({"/api/auth/github"})
 
 
 async def send_problem(
@@ -203,7 +206,8 @@ class BodyGuard:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower().decode("latin-1")
-        if body and media_type not in _JSON_TYPES and not oauth:
+        form = media_type == _FORM_TYPE and scope.get("path") in _FORM_PATHS
+        if body and media_type not in _JSON_TYPES and not (oauth or form):
             await send_problem(send, 415, "unsupported_media_type")
             return
         replayed = False

@@ -11,10 +11,13 @@ from html import escape
 
 from fastapi.responses import HTMLResponse
 
+# Where the confirmation form posts (the route that starts GitHub's flow).
+CONFIRM_PATH = "/api/auth/github"
+
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="no-referrer">{head}
 <title>{title}</title></head>
 <body><main>
 <h1>{title}</h1>
@@ -24,9 +27,9 @@ _PAGE = """<!doctype html>
 """
 
 
-def page(title: str, body_html: str, status: int = 200) -> HTMLResponse:
-    """A page whose title is escaped here and whose body the caller built from escaped parts."""
-    return HTMLResponse(_PAGE.format(title=escape(title), body=body_html), status_code=status)
+def page(title: str, body_html: str, status: int = 200, head_html: str = "") -> HTMLResponse:
+    """A page whose title is escaped here and whose body (and extra head) the caller built from escaped parts."""
+    return HTMLResponse(_PAGE.format(title=escape(title), body=body_html, head=head_html), status_code=status)
 
 
 def enter_code(message: str = "", status: int = 200) -> HTMLResponse:
@@ -44,9 +47,14 @@ def enter_code(message: str = "", status: int = 200) -> HTMLResponse:
     )
 
 
-def confirm(user_code: str, continue_url: str) -> HTMLResponse:
-    """Say what is being authorised before anything happens, and let the attendee stop."""
-    return page(
+def confirm(user_code: str, csrf: str, github_origin: str) -> HTMLResponse:
+    """Say what is being authorised before anything happens, and let the attendee stop.
+
+    Only this form, posted with its CSRF token by the browser holding the cookie, starts GitHub's
+    flow. Its policy lets the form go to this app and on to GitHub (form-action also governs the
+    redirect that follows the post), nowhere else.
+    """
+    response = page(
         "Check the code",
         f"""<p>You are about to sign <strong>a device</strong> in to this event's light wall API
 as your GitHub account.</p>
@@ -56,8 +64,34 @@ and you started this sign-in yourself in the last 10 minutes. If someone sent yo
 stop here: continuing would let their device act as you.</p>
 <p>GitHub will tell this app your public user id and login, nothing else; no repository or e-mail access
 is requested.</p>
-<p><a href="{escape(continue_url)}">Continue with GitHub</a></p>""",
+<form method="post" action="{escape(CONFIRM_PATH)}">
+<input type="hidden" name="user_code" value="{escape(user_code)}">
+<input type="hidden" name="csrf" value="{escape(csrf)}">
+<button type="submit">Continue with GitHub</button>
+</form>""",
     )
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; form-action 'self' {github_origin}; base-uri 'none'; frame-ancestors 'none'"
+    )
+    return response
+
+
+def queued(retry_after: int, again_url: str) -> HTMLResponse:
+    """The app-wide GitHub budget is spent this minute: wait, then the browser retries by itself.
+
+    A meta refresh needs no script; the link is there for a browser that does not refresh.
+    """
+    seconds = max(1, retry_after)
+    url = escape(again_url)
+    response = page(
+        "Almost there",
+        f"""<p>Many people are signing in right now. Your sign-in is kept: this page continues by itself
+in about {seconds} seconds. Keep it open; your device keeps waiting too.</p>
+<p><a href="{url}">Continue now</a></p>""",
+        head_html=f'\n<meta http-equiv="refresh" content="{seconds};url={url}">',
+    )
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def onward(url: str) -> HTMLResponse:

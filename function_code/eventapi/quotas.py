@@ -1,7 +1,8 @@
 """Per-minute quotas, counted in table storage so they hold across every instance of the app.
 
 Keyed on what they protect: an attendee's commands (on their session row, all their sign-ins
-together), a client address's sign-in starts, and the whole app's GitHub authorizations.
+together), a client address's and a caller's sign-in starts, the pages of one user code, and the
+whole app's calls to GitHub's token endpoint.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from eventapi.storage.sessions import SessionStore
 
 
 def github_sign_ins_subject(client_id: str) -> str:
-    """The subject of the app-wide cap on GitHub authorizations: GitHub counts per OAuth app."""
+    """The subject of the app-wide cap on GitHub code exchanges: GitHub counts per OAuth app."""
     return f"github-app-{client_id}"
 
 
@@ -62,11 +63,20 @@ class Quotas:
         self._sessions = sessions
         self._clock = clock
 
-    def take(self, subject: str, per_minute: int) -> None:
-        """One request for a subject that is not an attendee (an address, the whole app)."""
+    def take(self, subject: str, per_minute: int, *, shards: int = 1) -> None:
+        """One request for a subject that is not an attendee (an address, a caller, the whole app).
+
+        `shards` spreads a hot subject (an address, the app) over rows so that it does not serialise.
+        """
         now = self._clock()
         window = current_window(now)
-        if not self._counters.take(subject, window.key, per_minute, now):
+        if not self._counters.take(subject, window.key, per_minute, now, shards=shards):
+            raise QuotaExceeded(window.retry_after)
+
+    def check(self, subject: str, per_minute: int, *, shards: int = 1) -> None:
+        """QuotaExceeded if `subject`'s window is already full; counts nothing."""
+        window = current_window(self._clock())
+        if self._counters.spent(subject, window.key, per_minute, shards=shards):
             raise QuotaExceeded(window.retry_after)
 
     def take_command(self, session_id: str, per_minute: int, *, command: bool = True) -> None:

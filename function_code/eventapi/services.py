@@ -13,9 +13,9 @@ from eventapi.auth.signer import KeyVaultSigner, LocalSigner, Signer
 from eventapi.auth.tokens import TokenService
 from eventapi.credential import LazyCredential
 from eventapi.pepper import KeyedHash, key_vault_pepper, key_vault_secret, local_pepper
-from eventapi.quotas import Quotas
+from eventapi.quotas import Quotas, github_sign_ins_subject
 from eventapi.settings import AzureResources, Settings
-from eventapi.storage.counters import CounterStore
+from eventapi.storage.counters import HOT_SHARDS, CounterStore
 from eventapi.storage.device_codes import DeviceCodeStore
 from eventapi.storage.lights import LightStore
 from eventapi.storage.sessions import SessionStore
@@ -78,6 +78,12 @@ def build_services(settings: Settings, clock: Clock = utc_now, tables: Tables | 
     tokens = TokenService(signer, settings.token_issuer, settings.token_audience, settings.token_ttl, clock)
     admission = Admission(settings.sign_in_mode, settings.allowed_login_digests, keyed_hash)
     github = GitHubWebFlow(settings.github_client_id, client_secret, settings.github_base_url, settings.github_api_url)
+    quotas = Quotas(CounterStore(tables), sessions, clock)
+
+    def exchange_budget() -> None:
+        # GitHub allows an OAuth app 2,000 token requests an hour: only the exchange itself counts.
+        quotas.take(github_sign_ins_subject(settings.github_client_id), settings.sign_ins_per_minute, shards=HOT_SHARDS)
+
     return Services(
         settings=settings,
         tables=tables,
@@ -96,7 +102,8 @@ def build_services(settings: Settings, clock: Clock = utc_now, tables: Tables | 
             github=github,
             admission=admission,
             clock=clock,
+            exchange_budget=exchange_budget,
         ),
-        quotas=Quotas(CounterStore(tables), sessions, clock),
+        quotas=quotas,
         clock=clock,
     )

@@ -160,6 +160,17 @@ def _secret_settings(resource_type: str, props: Mapping[str, Any]) -> Iterator[s
             yield f"app setting {name} holds a key, SAS or password: the app uses its managed identity instead"
 
 
+# The Python worker's debug switch: it lowers the root logger to DEBUG, where the Functions ASGI
+# adapter writes whole response bodies (device codes, tokens) into the logs.
+DEBUG_LOGGING_SETTINGS: frozenset[str] = frozenset({"PYTHON_ENABLE_DEBUG_LOGGING"})
+
+
+def _no_debug_logging(resource_type: str, props: Mapping[str, Any]) -> Iterator[str]:
+    for name in sorted(app_settings(resource_type, props) or {}):
+        if name.upper() in DEBUG_LOGGING_SETTINGS:
+            yield f"app setting {name} turns on the worker's debug logging, which writes response bodies to the logs"
+
+
 def _throttle_settings(resource_type: str, props: Mapping[str, Any]) -> Iterator[str]:
     settings = app_settings(resource_type, props)
     if settings is None:
@@ -230,6 +241,12 @@ RESOURCE_POLICIES: list[ResourceValidationPolicy] = [
         "function-app-no-secret-settings",
         "App settings hold no keys, connection strings, SAS tokens or passwords.",
         _secret_settings,
+        WEB_APPS | APP_SETTINGS_RESOURCES,
+    ),
+    resource_policy(
+        "function-app-no-debug-logging",
+        "App settings do not turn on the Python worker's debug logging (it logs response bodies).",
+        _no_debug_logging,
         WEB_APPS | APP_SETTINGS_RESOURCES,
     ),
     resource_policy(

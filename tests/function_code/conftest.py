@@ -19,7 +19,7 @@ from eventapi.services import Services, build_services, utc_now
 from eventapi.settings import load_settings
 from eventapi.storage.tables import TABLES, Tables
 
-from dev.github_standin import GitHubStandIn, OAuthApp
+from dev.github_standin import GitHubStandIn, OAuthApp, read_page
 from dev.local import AzuritePorts, api_environment, free_port, new_client_secret, serve_in_thread, start_azurite
 
 pytestmark = pytest.mark.azurite
@@ -200,6 +200,20 @@ def approve(github: GitHubStandIn, user_code: object, user: User, expected: int 
         f"{github.url}/approve", json={"user_code": user_code, "login": user.login, "id": user.id}, timeout=30
     )
     assert response.status_code == expected, response.text
+
+
+def confirm(browser: httpx.Client, user_code: object) -> httpx.Response:
+    """A browser's verification step: open the page for `user_code` (keeping its cookie) and post its form.
+
+    Returns the app's answer to the confirmation (303 on to GitHub when all is well).
+    """
+    page = browser.get("/api/auth/verify", params={"user_code": str(user_code)})
+    assert page.status_code == 200, page.status_code
+    form = read_page(page.text)
+    if form.form_action is None:
+        # A page without a form offers a link on, and a person would follow it.
+        return browser.get(next(link for link in form.links if link.startswith("/api/auth/github")))
+    return browser.post(form.form_action, data=form.fields)
 
 
 def sign_in_pair(client: httpx.Client, github: GitHubStandIn, user: User) -> dict[str, str]:

@@ -36,7 +36,7 @@ DOCUMENTED = {
     ("get", "/.well-known/oauth-authorization-server"): {"200"} | EVERY_REQUEST,
     ("get", "/.well-known/oauth-protected-resource/api"): {"200"} | EVERY_REQUEST,
     ("get", "/api/auth/verify"): {"200"} | BROWSER_STEP,
-    ("get", "/api/auth/github"): {"303", "400"} | BROWSER_STEP,
+    ("post", "/api/auth/github"): {"303", "400", "413", "415"} | BROWSER_STEP,
     ("get", "/api/auth/callback"): {"200", "400", "403"} | BROWSER_STEP,
 }
 HEADERS = {"401": "WWW-Authenticate", "429": "Retry-After", "503": "Retry-After"}

@@ -334,6 +334,12 @@ CASES: list[Case] = [
         put_setting("EVENTSTACK_STORAGE_CONNECTION_STRING", "UseDevelopmentStorage=true"),
     ),
     Case(
+        "function-app-no-debug-logging",
+        settings_carrier,
+        "the worker's debug logging (logs response bodies)",
+        put_setting("PYTHON_ENABLE_DEBUG_LOGGING", "1"),
+    ),
+    Case(
         "function-app-throttle-settings",
         settings_carrier,
         "concurrency over the bound",

@@ -18,9 +18,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dev.github_standin import TOKEN_REQUESTS_PER_APP_PER_HOUR, GitHubStandIn
+from dev.github_standin import TOKEN_REQUESTS_PER_APP_PER_HOUR, GitHubStandIn, read_page
 from dev.local import AzuritePorts
-from tests.function_code.conftest import UTC_2030, FakeClock, RunningApi, User, bearer, make_api, sign_in_pair
+from tests.function_code.conftest import (
+    UTC_2030,
+    FakeClock,
+    RunningApi,
+    User,
+    api_client,
+    bearer,
+    confirm,
+    make_api,
+    sign_in_pair,
+)
 
 ATTENDEES = 500
 # A crowd arriving: this many sign-ins a minute, under the app-wide cap below.
@@ -120,11 +130,23 @@ def test_past_the_app_wide_cap_sign_ins_wait_and_github_is_not_asked(
 ) -> None:
     client = venue.client()
     codes = [client.post("/api/auth/device").json() for _ in range(SIGN_INS_PER_MINUTE + 5)]
-    onward = [client.get("/api/auth/github", params={"user_code": c["user_code"]}) for c in codes]
-    statuses = Counter(r.status_code for r in onward)
-    assert statuses == Counter({303: SIGN_INS_PER_MINUTE, 429: 5})
-    refused = next(r for r in onward if r.status_code == 429)
-    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    browsers = [api_client(venue.url) for _ in codes]
+    onward = [confirm(browser, c["user_code"]) for browser, c in zip(browsers, codes, strict=True)]
+    # Confirming costs the app-wide budget nothing: every browser goes on to GitHub.
+    assert Counter(r.status_code for r in onward) == Counter({303: SIGN_INS_PER_MINUTE + 5})
+    backs = [
+        standin.authorize(dict(httpx.URL(r.headers["location"]).params), {"id": 810_000_000 + n, "login": f"cap-{n}"})
+        for n, r in enumerate(onward)
+    ]
+    landed = [browser.get(str(back)) for browser, back in zip(browsers, backs, strict=True)]
+    waiting = [page for page in landed if read_page(page.text).refresh is not None]
+    assert len(waiting) == 5 and all(page.status_code == 200 for page in landed)
+    assert 1 <= int(waiting[0].headers["retry-after"]) <= 60
+    # GitHub's token endpoint was asked exactly as often as the budget allows, not once more.
+    assert sum(len(times) for times in standin.state.token_requests.values()) == SIGN_INS_PER_MINUTE
     clock.advance(timedelta(minutes=1))
-    late = httpx.get(f"{venue.url}/api/auth/github", params={"user_code": codes[-1]["user_code"]})
-    assert late.status_code == 303
+    queued = [(b, p) for b, p in zip(browsers, landed, strict=True) if read_page(p.text).refresh is not None]
+    for browser, page in queued:
+        refresh = read_page(page.text).refresh
+        assert refresh is not None
+        assert "Signed in" in browser.get(refresh[1]).text

@@ -21,6 +21,7 @@ from tests.function_code.conftest import (
     User,
     approve,
     bearer,
+    confirm,
     make_api,
     rows_mentioning,
     sign_in_pair,
@@ -80,7 +81,7 @@ def test_a_refused_consent_is_access_denied(clocked: RunningApi, github: GitHubS
     client = clocked.client()
     started = start_sign_in(client)
     denied = httpx.post(f"{github.url}/deny", json={"user_code": started["user_code"]}, timeout=30)
-    assert denied.json() == {"app_status": 400}
+    assert denied.json()["app_status"] == 400
     assert _poll(client, started["device_code"]).json()["error"] == "access_denied"
     assert _poll(client, started["device_code"]).json()["error"] == "invalid_grant"
 
@@ -184,7 +185,7 @@ def test_the_verification_page_says_what_is_being_authorised(clocked: RunningApi
 def test_the_browser_step_sends_state_and_pkce_to_github(clocked: RunningApi, github: GitHubStandIn) -> None:
     client = clocked.client()
     started = start_sign_in(client)
-    onward = client.get("/api/auth/github", params={"user_code": started["user_code"]})
+    onward = confirm(client, started["user_code"])
     assert onward.status_code == 303
     location = httpx.URL(onward.headers["location"])
     assert str(location).startswith(f"{github.url}/login/oauth/authorize")
@@ -203,9 +204,7 @@ def test_the_browser_step_sends_state_and_pkce_to_github(clocked: RunningApi, gi
 def test_a_user_code_can_start_the_github_step_a_few_times_only(clocked: RunningApi) -> None:
     client = clocked.client()
     started = start_sign_in(client)
-    statuses = [
-        client.get("/api/auth/github", params={"user_code": started["user_code"]}).status_code for _ in range(6)
-    ]
+    statuses = [confirm(client, started["user_code"]).status_code for _ in range(6)]
     assert statuses == [303] * 5 + [400]
 
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from eventapi.auth.admission import Admission
+from eventapi.auth.browser import nonce_hash
 from eventapi.auth.codes import (
     join_refresh_token,
     new_device_code,
@@ -29,9 +30,10 @@ from eventapi.auth.codes import (
     split_refresh_token,
     split_state,
 )
-from eventapi.auth.github import GitHubRefused, GitHubWebFlow
+from eventapi.auth.github import GitHubRefused, GitHubUnavailable, GitHubWebFlow
 from eventapi.auth.tokens import TokenService
 from eventapi.pepper import KeyedHash
+from eventapi.quotas import QuotaExceeded
 from eventapi.settings import (
     BROWSER_STEPS_PER_CODE,
     DEVICE_CODE_LIFETIME,
@@ -40,12 +42,14 @@ from eventapi.settings import (
     Settings,
 )
 from eventapi.storage.device_codes import DeviceCodeStore, DeviceGrant, DeviceStatus
-from eventapi.storage.sessions import Session, SessionStore, new_id
+from eventapi.storage.sessions import Session, SessionGone, SessionStore, new_id
 from eventapi.storage.tables import Conflict
 
 # Events only: never codes, tokens, GitHub ids or logins.
 log = logging.getLogger(__name__)
 _USER_CODE_ATTEMPTS = 4
+# A poll re-reads its grant this often when the row changed under it (the callback settling it).
+_POLL_ATTEMPTS = 3
 
 
 class GrantError(StrEnum):
@@ -67,6 +71,14 @@ class BrowserOutcome(StrEnum):
     EXPIRED = "expired"
     UNKNOWN = "unknown"
     USED_UP = "used_up"
+    WRONG_BROWSER = "wrong_browser"
+
+
+@dataclass(frozen=True)
+class Queued:
+    """The app-wide GitHub budget is spent this minute: the browser retries the same step after the wait."""
+
+    retry_after: int
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,7 @@ class SignIn:
         github: GitHubWebFlow,
         admission: Admission,
         clock: Callable[[], datetime],
+        exchange_budget: Callable[[], None],
     ) -> None:
         self._settings = settings
         self._devices = devices
@@ -111,6 +124,8 @@ class SignIn:
         self._github = github
         self._admission = admission
         self._clock = clock
+        # Takes one GitHub code exchange from the app-wide budget, or raises QuotaExceeded.
+        self._exchange_budget = exchange_budget
 
     # 1. The device -------------------------------------------------------------------------
 
@@ -153,94 +168,179 @@ class SignIn:
             return None
         return grant
 
-    def begin_browser_step(self, typed_user_code: str) -> str | BrowserOutcome:
-        """GitHub's authorize URL for this grant (a fresh state each time), or why not."""
+    def begin_browser_step(self, typed_user_code: str, nonce: str) -> str | BrowserOutcome:
+        """GitHub's authorize URL for this grant, bound to the browser holding `nonce`, or why not.
+
+        Each call is a new step with a fresh state; it replaces the previous step of the grant.
+        The route has checked the CSRF token: only the confirmation form gets here.
+        """
         grant = self.pending_grant(typed_user_code)
         if grant is None:
             return BrowserOutcome.UNKNOWN
-        if grant.browser_steps >= BROWSER_STEPS_PER_CODE:
-            return BrowserOutcome.USED_UP
         state = new_state(grant.device_key)
-        try:
-            self._devices.update(
-                replace(
-                    grant, browser_steps=grant.browser_steps + 1, state_hash=self._hash.digest("oauth-state", state)
-                )
+        now = self._clock()
+
+        def step(current: DeviceGrant) -> DeviceGrant | None:
+            if current.status is not DeviceStatus.PENDING or current.expires_at <= now:
+                return None
+            if current.browser_steps >= BROWSER_STEPS_PER_CODE:
+                return None
+            return replace(
+                current,
+                browser_steps=current.browser_steps + 1,
+                state_hash=self._hash.digest("oauth-state", state),
+                browser_hash=nonce_hash(self._hash, nonce),
             )
-        except Conflict:
-            return BrowserOutcome.UNKNOWN
-        verifier = self._pkce_verifier(state)
+
+        read, written = self._devices.change(grant.device_key, step)
+        if written is None:
+            used_up = read is not None and read.browser_steps >= BROWSER_STEPS_PER_CODE
+            return BrowserOutcome.USED_UP if used_up else BrowserOutcome.UNKNOWN
+        verifier = self._pkce_verifier(state, nonce)
         return self._github.authorize_url(state, pkce_challenge(verifier), self._settings.github_callback_url)
 
     def complete_browser_step(  # noqa: PLR0911 - one return per outcome the attendee is told
-        self, code: str | None, state: str, error: str | None
-    ) -> BrowserOutcome:
-        """GitHub sent the browser back: approve the grant, or refuse it, leaving no trace of a refused person."""
+        self, code: str | None, state: str, error: str | None, nonce: str | None
+    ) -> BrowserOutcome | Queued:
+        """GitHub sent the browser back: approve the grant, or refuse it, leaving no trace of a refused person.
+
+        The state is consumed (a conditional write) before anything else: a step is used once, and
+        a replayed callback finds nothing. Only a browser with the step's cookie gets further, and
+        only the code exchange takes from the app-wide GitHub budget; when that is spent the step
+        is put back and the browser waits (Queued).
+        """
         parts = split_state(state)
-        grant = self._devices.by_device(parts[0]) if parts else None
+        if parts is None:
+            return BrowserOutcome.UNKNOWN
+        device_key, state_hash = parts[0], self._hash.digest("oauth-state", state)
         now = self._clock()
-        if grant is None or not hmac.compare_digest(grant.state_hash, self._hash.digest("oauth-state", state)):
+        grant = self._devices.by_device(device_key)
+        if grant is None or not hmac.compare_digest(grant.state_hash, state_hash):
             return BrowserOutcome.UNKNOWN
         if grant.status is not DeviceStatus.PENDING or grant.expires_at <= now:
             return BrowserOutcome.EXPIRED
-        if error is not None or code is None:
-            self._settle(grant, DeviceStatus.DENIED)
+        bound = nonce is not None and hmac.compare_digest(grant.browser_hash, nonce_hash(self._hash, nonce))
+        cancelled = error is not None or code is None
+
+        def consume(current: DeviceGrant) -> DeviceGrant | None:
+            if not hmac.compare_digest(current.state_hash, state_hash) or current.status is not DeviceStatus.PENDING:
+                return None
+            if bound and cancelled:
+                return replace(current, state_hash="", status=DeviceStatus.DENIED)
+            return replace(current, state_hash="", claim=state_hash if bound else current.claim)
+
+        _, consumed = self._devices.change(device_key, consume)
+        if consumed is None:
+            return BrowserOutcome.UNKNOWN  # another callback used this step first
+        if not bound:
+            # Someone else's step completed in this browser (login CSRF), or cookies are off.
+            log.warning("browser step refused: not the browser that started it")
+            return BrowserOutcome.WRONG_BROWSER
+        if cancelled or code is None or nonce is None:
             return BrowserOutcome.CANCELLED
         try:
-            user = self._github.user_for_code(code, self._pkce_verifier(state), self._settings.github_callback_url)
+            self._exchange_budget()
+        except QuotaExceeded as full:
+            return self._requeue(device_key, state_hash, full.retry_after)
+        try:
+            verifier = self._pkce_verifier(state, nonce)
+            user = self._github.user_for_code(code, verifier, self._settings.github_callback_url)
         except GitHubRefused:
+            self._settle(device_key, state_hash, None)
             return BrowserOutcome.EXPIRED
+        except GitHubUnavailable:
+            self._settle(device_key, state_hash, None)
+            raise
         login_key = self._admission.login_key(user.login)
         if not self._admission.admits(login_key):
             # Refused: the grant says only "denied"; neither the id nor the login is kept.
-            self._settle(grant, DeviceStatus.DENIED)
+            self._settle(device_key, state_hash, DeviceStatus.DENIED)
             log.info("sign-in refused: not admitted")
             return BrowserOutcome.NOT_ADMITTED
         attendee_key = self._hash.digest("github-id", str(user.id))
-        if not self._settle(grant, DeviceStatus.APPROVED, attendee_key, login_key):
+        if not self._settle(device_key, state_hash, DeviceStatus.APPROVED, attendee_key, login_key):
             return BrowserOutcome.EXPIRED
         log.info("sign-in approved")
         return BrowserOutcome.APPROVED
 
-    def _settle(self, grant: DeviceGrant, status: DeviceStatus, attendee_key: str = "", login_key: str = "") -> bool:
-        try:
-            self._devices.update(replace(grant, status=status, attendee_key=attendee_key, login_key=login_key))
-        except Conflict:
-            return False
-        return True
+    def _requeue(self, device_key: str, state_hash: str, retry_after: int) -> BrowserOutcome | Queued:
+        """Put a consumed step back so that the same callback works after the wait."""
 
-    def _pkce_verifier(self, state: str) -> str:
-        # Derived, not stored: 64 hex characters only this app can compute from the state.
-        return self._hash.digest("pkce", state)
+        def restore(current: DeviceGrant) -> DeviceGrant | None:
+            if current.claim != state_hash or current.state_hash or current.status is not DeviceStatus.PENDING:
+                return None  # a newer step replaced it, or the grant is over
+            return replace(current, state_hash=state_hash, claim="")
+
+        _, restored = self._devices.change(device_key, restore)
+        if restored is None:
+            return BrowserOutcome.EXPIRED
+        log.info("sign-in queued: GitHub budget spent this minute")
+        return Queued(retry_after)
+
+    def _settle(
+        self, device_key: str, state_hash: str, status: DeviceStatus | None, attendee_key: str = "", login_key: str = ""
+    ) -> bool:
+        """End the exchange of step `state_hash`: approve, deny, or (None) just release it.
+
+        A poll may have rewritten the row meanwhile (its last_poll): that is no reason to lose the
+        attendee's consent, so the change re-reads and applies while the grant is still pending
+        with this step's claim.
+        """
+        now = self._clock()
+
+        def settle(current: DeviceGrant) -> DeviceGrant | None:
+            if current.claim != state_hash or current.status is not DeviceStatus.PENDING or current.expires_at <= now:
+                return None
+            if status is None:
+                return replace(current, claim="")
+            return replace(current, status=status, attendee_key=attendee_key, login_key=login_key, claim="")
+
+        _, written = self._devices.change(device_key, settle)
+        return written is not None
+
+    def _pkce_verifier(self, state: str, nonce: str) -> str:
+        # Derived, not stored: 64 hex characters only this app can compute, and only with the
+        # browser's cookie nonce: a code completed in another browser cannot be redeemed.
+        return self._hash.digest("pkce", f"{state}.{nonce}")
 
     # 3. The device again -------------------------------------------------------------------
 
     def poll(self, device_code: str) -> TokenPair | GrantError:  # noqa: PLR0911 - one per RFC 8628 answer
         """RFC 8628 section 3.4/3.5: a session once approved, else why not; polls are paced per code."""
-        grant = self._devices.by_device(self._hash.digest("device-code", device_code))
-        now = self._clock()
-        if grant is None:
-            return GrantError.INVALID
-        if grant.expires_at <= now:
-            return GrantError.EXPIRED
-        # The first poll is never early; later ones must keep `interval` apart, or it grows.
-        early = grant.last_poll is not None and now - grant.last_poll < timedelta(seconds=grant.interval)
-        polled = replace(
-            grant, last_poll=now, interval=grant.interval + SLOW_DOWN_STEP_SECONDS if early else grant.interval
-        )
-        if early:
-            self._try_update(polled)
-            return GrantError.SLOW_DOWN
-        if grant.status is DeviceStatus.PENDING:
-            # Two polls racing on one code: the loser was too fast.
-            return GrantError.PENDING if self._try_update(polled) else GrantError.SLOW_DOWN
-        try:
-            self._devices.redeem(grant)
-        except Conflict:
-            return GrantError.INVALID
-        if grant.status is DeviceStatus.DENIED or not self._admission.admits(grant.login_key):
-            return GrantError.DENIED
-        return self._new_session(grant.attendee_key, grant.login_key, now)
+        device_key = self._hash.digest("device-code", device_code)
+        for _ in range(_POLL_ATTEMPTS):
+            grant = self._devices.by_device(device_key)
+            now = self._clock()
+            if grant is None:
+                return GrantError.INVALID
+            if grant.expires_at <= now:
+                return GrantError.EXPIRED
+            # The first poll is never early; later ones must keep `interval` apart, or it grows.
+            early = grant.last_poll is not None and now - grant.last_poll < timedelta(seconds=grant.interval)
+            polled = replace(
+                grant, last_poll=now, interval=grant.interval + SLOW_DOWN_STEP_SECONDS if early else grant.interval
+            )
+            if early:
+                self._try_update(polled)
+                return GrantError.SLOW_DOWN
+            if grant.status is DeviceStatus.PENDING:
+                if self._try_update(polled):
+                    return GrantError.PENDING
+                # The row changed since it was read: the browser step settled it, or another poll
+                # came (then the next look finds that poll and answers slow_down).
+                continue
+            try:
+                self._devices.redeem(grant)
+            except Conflict:
+                continue  # redeemed by a racing poll: the next look finds nothing
+            if grant.status is DeviceStatus.DENIED or not self._admission.admits(grant.login_key):
+                return GrantError.DENIED
+            try:
+                return self._new_session(grant.attendee_key, grant.login_key, now)
+            except SessionGone:
+                # The attendee erased their data while this sign-in was on its way: erasure wins.
+                return GrantError.DENIED
+        return GrantError.SLOW_DOWN
 
     def _try_update(self, grant: DeviceGrant) -> bool:
         try:
@@ -251,7 +351,8 @@ class SignIn:
 
     def _new_session(self, attendee_key: str, login_key: str, now: datetime) -> TokenPair:
         family_id, secret = new_id(), new_refresh_secret()
-        expires_at = min(now + self._settings.session_lifetime, self._settings.event_ends_at)
+        # A sign-in during the grace period works until the grace ends (sign-in and refresh close then).
+        expires_at = min(now + self._settings.session_lifetime, self._settings.sign_in_closes_at)
         session = self._sessions.sign_in(
             attendee_key,
             login_key,

@@ -7,17 +7,21 @@ verification page at it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from eventapi.storage.tables import DEVICE_CODES, WRITTEN_AT, Tables, etag_of
+from eventapi.storage.tables import DEVICE_CODES, WRITTEN_AT, Conflict, Tables, etag_of
 
 if TYPE_CHECKING:
     from azure.data.tables import TableEntity
 
 _DEVICE_ROW = "device"
+# A grant is written by its device's polls and its browser step at once; a change that lost a
+# race re-reads and applies itself again. Each lost race means the other writer succeeded.
+_MAX_CHANGE_ATTEMPTS = 16
 _USER_ROW = "user"
 
 
@@ -45,6 +49,10 @@ class DeviceGrant:
     login_key: str
     created_at: datetime
     etag: str
+    browser_hash: str = ""
+    """Keyed hash of the cookie nonce of the browser that holds the current step's state."""
+    claim: str = ""
+    """The state hash of a step whose code is being exchanged with GitHub right now (consumed state)."""
 
 
 def _grant(row: TableEntity) -> DeviceGrant:
@@ -61,6 +69,8 @@ def _grant(row: TableEntity) -> DeviceGrant:
         login_key=str(row.get("login", "")),
         created_at=row[WRITTEN_AT],
         etag=etag_of(row),
+        browser_hash=str(row.get("browser", "")),
+        claim=str(row.get("claim", "")),
     )
 
 
@@ -76,6 +86,8 @@ def _entity(grant: DeviceGrant) -> dict[str, object]:
         "state": grant.state_hash,
         "attendee": grant.attendee_key,
         "login": grant.login_key,
+        "browser": grant.browser_hash,
+        "claim": grant.claim,
         WRITTEN_AT: grant.created_at,
     }
     if grant.last_poll is not None:
@@ -116,7 +128,29 @@ class DeviceCodeStore:
     def update(self, grant: DeviceGrant) -> DeviceGrant:
         """Write `grant` only if its row is unchanged since it was read (Conflict otherwise)."""
         etag = self._tables.replace(DEVICE_CODES, _entity(grant), grant.etag)
-        return DeviceGrant(**{**grant.__dict__, "etag": etag})
+        return replace(grant, etag=etag)
+
+    def change(
+        self, device_key: str, change: Callable[[DeviceGrant], DeviceGrant | None]
+    ) -> tuple[DeviceGrant | None, DeviceGrant | None]:
+        """Apply `change` to the current grant, re-reading after each lost race.
+
+        `change` sees the grant as stored and returns the new grant, or None to leave it as it is.
+        Returns (the grant as last read, the grant as written or None). Conflict only after many
+        lost races in a row.
+        """
+        for _ in range(_MAX_CHANGE_ATTEMPTS):
+            current = self.by_device(device_key)
+            if current is None:
+                return None, None
+            wanted = change(current)
+            if wanted is None:
+                return current, None
+            try:
+                return current, self.update(wanted)
+            except Conflict:
+                continue
+        raise Conflict("device grant raced too often")
 
     def redeem(self, grant: DeviceGrant) -> None:
         """Delete the grant if unchanged since read: of two racing polls, only one gets a session."""

@@ -164,16 +164,24 @@ class SessionStore:
         attendee cannot pile up sign-ins.
         """
         session = self._join_or_start(attendee_key, login_key, now, expires_at)
-        self._tables.create(
-            SESSIONS,
-            {
-                "PartitionKey": session.session_id,
-                "RowKey": FAMILY_PREFIX + family_id,
-                "hash": token_hash,
-                "generation": 0,
-                WRITTEN_AT: now,
-            },
-        )
+        try:
+            # Only while the session row exists: a family never outlives an erasure that won the race.
+            etag = self._tables.create_beside(
+                SESSIONS,
+                SESSION_ROW,
+                {
+                    "PartitionKey": session.session_id,
+                    "RowKey": FAMILY_PREFIX + family_id,
+                    "hash": token_hash,
+                    "generation": 0,
+                    WRITTEN_AT: now,
+                },
+            )
+        except Conflict:
+            self._forget(session.session_id)
+            raise SessionGone from None
+        # The guard touched the session row: keep its new ETag, so the next command is one write.
+        session = self._remember(replace(session, etag=etag))
         families = self.families(session.session_id)
         for stale in families[: max(0, len(families) - max_families)]:
             self._tables.delete(SESSIONS, session.session_id, FAMILY_PREFIX + stale.family_id)
@@ -181,13 +189,22 @@ class SessionStore:
 
     def _join_or_start(self, attendee_key: str, login_key: str, now: datetime, expires_at: datetime) -> Session:
         # The index row is written conditionally, so two sign-ins racing for one attendee end in
-        # one session: the loser drops the session it made and joins the winner's.
+        # one session: the loser drops the session it made and joins the winner's. Only erasure
+        # deletes an index row: a sign-in that saw a live session and then finds no index lost to
+        # an erasure, and ends (SessionGone) rather than bring the attendee back.
+        joined = False
         for _ in range(_MAX_ATTEMPTS):
             index = self._tables.get(ATTENDEES, attendee_key, ATTENDEE_ROW)
+            if index is None and joined:
+                raise SessionGone
             live = self._live(index, login_key, now)
             entity = {"PartitionKey": attendee_key, "RowKey": ATTENDEE_ROW, WRITTEN_AT: now}
             if live is not None and index is not None:
-                self._tables.upsert(ATTENDEES, {**entity, "session": live.session_id})
+                joined = True
+                try:
+                    self._tables.replace(ATTENDEES, {**entity, "session": live.session_id}, etag_of(index))
+                except Conflict:
+                    continue
                 return live
             session = Session(new_id(), attendee_key, login_key, now, expires_at, 0, 0, 0, "")
             etag = self._tables.create(SESSIONS, _session_entity(session))
@@ -274,7 +291,11 @@ class SessionStore:
     # Erasure -------------------------------------------------------------------------------
 
     def erase(self, session: Session) -> int:
-        """Delete the session (first, so racing commands fail), its families and the attendee index."""
+        """Delete the session (first, so racing commands and sign-ins fail), its families and the attendee index.
+
+        A sign-in racing the erasure either wrote before (and is deleted here) or fails on its own
+        conditional writes (SessionGone): the index and family rows never outlive the erasure.
+        """
         self.revoke(session.session_id)
         self._tables.delete(ATTENDEES, session.attendee_key, ATTENDEE_ROW)
         return 1

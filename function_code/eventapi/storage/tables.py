@@ -151,6 +151,22 @@ class Tables:
         return str(result.get("etag", ""))
 
     @translate_errors
+    def create_beside(self, table: str, present_row: str, entity: Entity) -> str:
+        """Insert `entity` only while row `present_row` of its partition exists (Conflict otherwise).
+
+        One entity-group transaction: a merge of nothing into `present_row` with If-Match: * (it
+        fails when the row is gone) and the insert. Both happen, or neither. Returns the new ETag
+        of `present_row`.
+        """
+        from azure.data.tables import UpdateMode
+
+        guard = {"PartitionKey": entity["PartitionKey"], "RowKey": present_row}
+        results = self._clients[table].submit_transaction(
+            [("update", guard, {"mode": UpdateMode.MERGE}), ("create", entity)]
+        )
+        return str(results[0].get("etag", ""))
+
+    @translate_errors
     def upsert(self, table: str, entity: Entity) -> None:
         """Insert or merge a row, unconditionally."""
         from azure.data.tables import UpdateMode
