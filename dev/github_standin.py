@@ -379,14 +379,15 @@ class GitHubStandIn(ThreadingHTTPServer):
     def _come_back(self, browser: httpx.Client, origin: str, url: str) -> tuple[int, dict[str, Any]]:
         """Follow GitHub's redirect to the callback, and the app's meta refreshes while it queues."""
         done = browser.get(url)
-        waits = 0
+        # When each queue page came (epoch seconds): a load test holds them to the app's budget.
+        queued_at: list[float] = []
         refresh = read_page(done.text).refresh if done.status_code == HTTPStatus.OK else None
-        while refresh is not None and waits < MAX_REFRESHES:
-            waits += 1
+        while refresh is not None and len(queued_at) < MAX_REFRESHES:
+            queued_at.append(time.time())
             self.wait(refresh[0])
             done = browser.get(f"{origin}{refresh[1]}" if refresh[1].startswith("/") else refresh[1])
             refresh = read_page(done.text).refresh if done.status_code == HTTPStatus.OK else None
-        return done.status_code, {"app_status": done.status_code, "waits": waits}
+        return done.status_code, {"app_status": done.status_code, "waits": len(queued_at), "queued_at": queued_at}
 
     def start_in_thread(self) -> threading.Thread:
         """Serve from a daemon thread (tests); stop with shutdown()."""

@@ -149,6 +149,14 @@ def test_a_sign_in_queued_while_the_budget_has_room_fails() -> None:
     assert _verdict([*full, _trip(T + 40, 429)], [])[BUDGET_QUEUE]
 
 
+def test_a_wait_page_while_the_budget_has_room_fails() -> None:
+    # The app's wait page (the played browser follows its refresh) counts as queued too.
+    waited = Call(T + 5, T + 5, records.BROWSER_QUEUED, 200, records.ATTENDEE, "attendee-1")
+    assert not _verdict([_trip(T, 200), waited], [])[BUDGET_QUEUE]
+    full = [_trip(T + n, 200) for n in range(30)]
+    assert _verdict([*full, Call(T + 40, T + 40, records.BROWSER_QUEUED, 200, records.ATTENDEE, "a")], [])[BUDGET_QUEUE]
+
+
 def test_a_command_cut_off_by_the_end_may_be_stored_once_but_not_twice() -> None:
     cut_off = _command(T, records.CUT_OFF, "000001")
     verdict = _verdict([cut_off], [StoredLight("l1", "000001")])

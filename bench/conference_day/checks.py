@@ -171,14 +171,15 @@ def _undeserved_429s(calls: Sequence[Call], scenario: Scenario) -> tuple[Check, 
 
 
 def _budget_refusals(calls: Sequence[Call], scenario: Scenario) -> Check:
-    """A browser step queued (429) in a minute whose GitHub budget was not spent is contention, not a full budget."""
+    """A browser step queued in a minute whose GitHub budget was not spent is contention, not a full budget."""
     steps = [c for c in calls if c.name == records.BROWSER]
     trips: Counter[int] = Counter()
     for step in steps:
         if step.status not in (TOO_MANY, records.NO_ANSWER):
             for w in range(window(step.t0), window(step.t1) + 1):
                 trips[w] += 1  # generous to the app: a trip counts in every window it may have used
-    queued = [c for c in steps if c.status == TOO_MANY]
+    # Queued: the app's wait page (the played browser follows its refresh), or a 429 to the step.
+    queued = [c for c in calls if c.name == records.BROWSER_QUEUED] + [c for c in steps if c.status == TOO_MANY]
     early = [c for c in queued if trips[window(c.t0)] < scenario.sign_ins_per_minute]
     details = tuple(
         f"window {window(c.t0)}: queued with at most {trips[window(c.t0)]} of {scenario.sign_ins_per_minute} used"

@@ -196,7 +196,8 @@ class _SignedIn(_Client):
         while True:
             if self.consents:
                 payload = {"user_code": user_code, "login": f"attendee{github_id}", "id": github_id}
-                status, _ = self.call("POST", f"{stand_in}/approve", records.BROWSER, json=payload)
+                status, played = self.call("POST", f"{stand_in}/approve", records.BROWSER, json=payload)
+                self._note_queue_pages(played)
             else:
                 status, _ = self.call("POST", f"{stand_in}/deny", records.BROWSER, json={"user_code": user_code})
             if status == 429:
@@ -212,6 +213,13 @@ class _SignedIn(_Client):
             if status in (200, 400):
                 return "done"  # 400: the cancelled page after a refusal
             return "restart"  # the code expired or is unknown
+
+    def _note_queue_pages(self, played: Any) -> None:
+        """The wait pages the app showed this browser while its GitHub budget was spent (the stand-in's
+        played browser follows their refresh), on the record at the time each came."""
+        for at in (played or {}).get("queued_at", []) if isinstance(played, dict) else []:
+            _calls.append(Call(float(at), float(at), records.BROWSER_QUEUED, 200, self.role, self.who))
+            self.record.queued += 1
 
     def _redeem(self, device: _Device) -> str:
         while True:

@@ -76,6 +76,8 @@ def read(path: Path, kind: type[_Record]) -> Iterator[_Record]:
 # Endpoint labels, as the charts and the checks name them.
 DEVICE = "POST /api/auth/device"
 BROWSER = "browser step (verify, GitHub, callback)"
+# The app's wait page in the browser step (its GitHub budget spent): when the browser got it.
+BROWSER_QUEUED = "browser step queued (the app's wait page)"
 TOKEN_POLL = "POST /api/auth/token (device code)"  # noqa: S105 - a label
 TOKEN_REFRESH = "POST /api/auth/token (refresh)"  # noqa: S105 - a label
 COMMAND = "POST /api/lights"
