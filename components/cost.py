@@ -238,6 +238,9 @@ UNBILLED_TYPES: frozenset[str] = frozenset(
         "azure-native:monitor:ActionGroup",
         "azure-native:consumption:Budget",
         "pulumi-python:dynamic/eventstack:CodeDeployment",
+        # Waits run on the machine running `pulumi up`: no Azure resource behind them.
+        "pulumi-python:dynamic/eventstack:GrantPropagation",
+        "pulumi-python:dynamic/eventstack:SubnetRelease",
         "random:index/randomPassword:RandomPassword",
         "random:index/randomString:RandomString",
     }

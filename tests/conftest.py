@@ -12,14 +12,11 @@ import pytest
 
 from dev.offline import ProgramRun, RecordingMonitor, StackMocks, reset_runtime, run_program
 
-
-def _ensure_event_loop() -> None:
-    """Pulumi's mocks need the thread's current event loop; an `asyncio.run` in an earlier test of
-    the same process (in any order, under xdist) leaves none."""
-    try:
-        asyncio.get_event_loop()
-    except RuntimeError:
-        asyncio.set_event_loop(asyncio.new_event_loop())
+# Pulumi binds process-wide state (its RPC bookkeeping) to the event loop of the first mocked run,
+# so every mocked run in a process must use that same loop. Tests share worker processes (xdist):
+# an `asyncio.run` in another test leaves the thread with no current loop, and a new one would
+# leave Pulumi waiting forever on futures of the old. Each Pulumi test puts this one back.
+_PULUMI_LOOP = asyncio.new_event_loop()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -30,7 +27,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def fresh_mocks() -> Iterator[RecordingMonitor]:
     """Every test starts from new mocks and an empty runtime, so no state leaks between tests."""
-    _ensure_event_loop()
+    asyncio.set_event_loop(_PULUMI_LOOP)
     reset_runtime()
     monitor = RecordingMonitor(StackMocks())
     pulumi.runtime.set_mocks(monitor.mocks, project="eventstack", stack="test", preview=False, monitor=monitor)

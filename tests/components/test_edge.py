@@ -198,20 +198,17 @@ def _api_routes() -> list[tuple[str, set[str]]]:
     import pkgutil
 
     import eventapi.routes
-    from eventapi.app import API_PREFIX, PREFIXED_ROUTERS, ROOT_ROUTERS
+    from eventapi.app import API_PREFIX, ROUTERS
     from fastapi.routing import APIRoute
 
     # Every router module is mounted, under the prefix or at the root.
-    modules = [
-        importlib.import_module(f"eventapi.routes.{i.name}") for i in pkgutil.iter_modules(eventapi.routes.__path__)
-    ]
-    assert {id(m.router) for m in modules} == {id(r) for r in (*PREFIXED_ROUTERS, *ROOT_ROUTERS)}
+    modules = {f"eventapi.routes.{i.name}" for i in pkgutil.iter_modules(eventapi.routes.__path__)}
+    assert modules == {router.module for router in ROUTERS}
     found = [(f"{API_PREFIX}/openapi.json", {"GET"}), (f"{API_PREFIX}/docs", {"GET"})]
-    for prefix, routers in ((API_PREFIX, PREFIXED_ROUTERS), ("", ROOT_ROUTERS)):
-        for router in routers:
-            for route in router.routes:
-                if isinstance(route, APIRoute):
-                    found.append((prefix + re.sub(r"\{[^}]+\}", "x", route.path), set(route.methods)))
+    for router in ROUTERS:
+        for route in importlib.import_module(router.module).router.routes:
+            if isinstance(route, APIRoute):
+                found.append((router.prefix + re.sub(r"\{[^}]+\}", "x", route.path), set(route.methods)))
     return found
 
 

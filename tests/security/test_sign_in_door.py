@@ -149,9 +149,11 @@ def test_two_thousand_replayed_callbacks_cause_at_most_one_call_to_githubs_token
         statuses = Counter(pool.map(replay, range(2000)))
     assert set(statuses) <= {404, 429}, statuses
     assert _token_calls(standin, venue) <= 1
-    assert started["device_code"] and client.post(
-        "/api/auth/token", json={"device_code": started["device_code"]}
-    ).json() == {"error": "authorization_pending"}
+    assert (
+        started["device_code"]
+        and client.post("/api/auth/token", json={"device_code": started["device_code"]}).json()["error"]
+        == "authorization_pending"
+    )
 
     # The app's GitHub budget is intact: the next attendee signs in.
     assert sign_in_pair(api_client(venue.url), standin, _user(2))["access_token"]
@@ -183,7 +185,7 @@ def test_the_attackers_authorize_url_completed_in_a_victims_browser_approves_not
     assert victim_browser.get(str(standin.authorize(query, victim))).status_code in (400, 404)
 
     polled = attacker.post("/api/auth/token", json={"device_code": started["device_code"]})
-    assert polled.json() == {"error": "authorization_pending"}
+    assert polled.json()["error"] == "authorization_pending"
     assert _token_calls(standin, venue) == 0
 
 
