@@ -33,6 +33,8 @@ SCENARIO = HANDOVER.scenario
 OUT = Path(HANDOVER.out_dir)
 PATTERNS = [pattern.value for pattern in Pattern]
 TIMEOUT_SECONDS = 30
+# The played browser follows the app's wait page until the budget has room: up to a minute or two.
+BROWSER_TIMEOUT_SECONDS = 180
 # An abusive client sends commands at this multiple of the quota's pace.
 ABUSE_PACE = 2
 # RFC 8628 section 3.5: each slow_down adds this to the polling interval.
@@ -100,7 +102,13 @@ class _Client(HttpUser):
         _calls.append(record)
         body: Any = None
         with self.client.request(
-            method, url, name=name, headers=headers, timeout=TIMEOUT_SECONDS, catch_response=True, **kwargs
+            method,
+            url,
+            name=name,
+            headers=headers,
+            timeout=BROWSER_TIMEOUT_SECONDS if name == records.BROWSER else TIMEOUT_SECONDS,
+            catch_response=True,
+            **kwargs,
         ) as response:
             status = response.status_code or records.NO_ANSWER
             if status == records.NO_ANSWER or status >= 500:
