@@ -11,6 +11,7 @@ import argparse
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -191,7 +192,13 @@ def rehearse(scenario: Scenario, out: Path) -> dict[str, Any]:
     )
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    # As SystemExit, so that the stack's `finally` stops Locust, the stand-in, uvicorn and Azurite.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     scenario, out = parse(sys.argv[1:] if argv is None else argv)
     print(f"conference day: {scenario.users} clients for {scenario.duration_seconds} s; report in {out}", flush=True)
     summary = rehearse(scenario, out)
