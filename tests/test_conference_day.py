@@ -142,6 +142,12 @@ def test_more_github_trips_in_a_minute_than_the_budget_fails_the_wave() -> None:
     assert not _verdict([_trip(T + n, 200) for n in range(40)], [], crowd)[WAVE]
 
 
+def test_a_declined_consent_is_no_github_trip() -> None:
+    crowd = [SignIn(f"attendee-{n}", records.ATTENDEE, True, T, token_at=T + 100) for n in range(30)]
+    # 30 approved and 1 declined (the cancelled page, 400) in one minute: 30 trips, within the budget.
+    assert _verdict([*[_trip(T + n, 200) for n in range(30)], _trip(T + 40, 400)], [], crowd)[WAVE]
+
+
 def test_a_sign_in_queued_while_the_budget_has_room_fails() -> None:
     # One trip used, the next one queued: the budget of 30 was not spent, so the 429 was contention.
     assert not _verdict([_trip(T, 200), _trip(T + 5, 429)], [])[BUDGET_QUEUE]

@@ -17,6 +17,10 @@ from bench.conference_day.scenario import ABUSE_STATUSES, GITHUB_TOKEN_REQUESTS_
 
 ACCEPTED = 202
 TOO_MANY = 429
+# Steps that never reached GitHub's token endpoint: queued, unanswered, or cancelled (a declined
+# consent: GitHub reports the refusal to the callback, which asks GitHub nothing more).
+CANCELLED = 400
+_NO_GITHUB_TRIP = frozenset({TOO_MANY, records.NO_ANSWER, CANCELLED})
 # A 429 here is the documented queue (the app's GitHub budget is spent), not a refusal.
 _QUEUE_ENDPOINTS = frozenset({records.BROWSER})
 _ABUSE_ENDPOINTS = frozenset(
@@ -175,7 +179,7 @@ def _budget_refusals(calls: Sequence[Call], scenario: Scenario) -> Check:
     steps = [c for c in calls if c.name == records.BROWSER]
     trips: Counter[int] = Counter()
     for step in steps:
-        if step.status not in (TOO_MANY, records.NO_ANSWER):
+        if step.status not in _NO_GITHUB_TRIP:
             for w in range(window(step.t0), window(step.t1) + 1):
                 trips[w] += 1  # generous to the app: a trip counts in every window it may have used
     # Queued: the app's wait page (the played browser follows its refresh), or a 429 to the step.
@@ -203,13 +207,13 @@ def _wave(calls: Sequence[Call], sign_ins: Sequence[SignIn], scenario: Scenario,
     took = when.wave_end - when.start
     signing_in = len(sign_ins)
     fastest, slowest = scenario.wave_bounds(signing_in)
-    trips = sorted(c.t1 for c in calls if c.name == records.BROWSER and c.status not in (TOO_MANY, 0))
+    trips = sorted(c.t1 for c in calls if c.name == records.BROWSER and c.status not in _NO_GITHUB_TRIP)
     busiest_hour = max((sum(1 for u in trips if t <= u < t + _HOUR) for t in trips), default=0)
     # A trip that began and ended in one window certainly used that window's budget.
     certain = Counter(
         window(c.t0)
         for c in calls
-        if c.name == records.BROWSER and c.status not in (TOO_MANY, 0) and window(c.t0) == window(c.t1)
+        if c.name == records.BROWSER and c.status not in _NO_GITHUB_TRIP and window(c.t0) == window(c.t1)
     )
     busiest_window = max(certain.values(), default=0)
     problems: list[str] = []
