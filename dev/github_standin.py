@@ -38,6 +38,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from dev.http import http_client
+
 DEFAULT_PORT = 7072
 # GitHub's published limits (see the module docstring).
 TOKEN_REQUESTS_PER_APP_PER_HOUR = 2000
@@ -340,7 +342,7 @@ class GitHubStandIn(ThreadingHTTPServer):
         with self.state.lock:
             apps = list(self.state.apps.values())
         headers = {"User-Agent": BROWSER_USER_AGENT}
-        with httpx.Client(timeout=30, follow_redirects=False, headers=headers) as browser:
+        with http_client(timeout=30, follow_redirects=False, headers=headers) as browser:
             for app in reversed(apps):
                 origin = "{0.scheme}://{0.netloc}".format(urlsplit(app.callback_url))
                 try:

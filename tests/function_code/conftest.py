@@ -20,6 +20,7 @@ from eventapi.settings import load_settings
 from eventapi.storage.tables import TABLES, Tables
 
 from dev.github_standin import GitHubStandIn, OAuthApp, read_page
+from dev.http import http_client
 from dev.local import AzuritePorts, api_environment, free_port, new_client_secret, serve_in_thread, start_azurite
 
 pytestmark = pytest.mark.azurite
@@ -39,7 +40,7 @@ def _fail_on_server_error(response: httpx.Response) -> None:
 
 def api_client(base_url: str) -> httpx.Client:
     """An HTTP client for the API that fails the test on any 5xx."""
-    return httpx.Client(base_url=base_url, timeout=10, event_hooks={"response": [_fail_on_server_error]})
+    return http_client(base_url=base_url, timeout=10, event_hooks={"response": [_fail_on_server_error]})
 
 
 class FakeClock:
@@ -196,9 +197,8 @@ def start_sign_in(client: httpx.Client) -> dict[str, object]:
 
 def approve(github: GitHubStandIn, user_code: object, user: User, expected: int = 200) -> None:
     """The attendee's browser step, played by the stand-in: verification page, GitHub, callback."""
-    response = httpx.post(
-        f"{github.url}/approve", json={"user_code": user_code, "login": user.login, "id": user.id}, timeout=30
-    )
+    with http_client(timeout=30) as http:
+        response = http.post(f"{github.url}/approve", json={"user_code": user_code, "login": user.login, "id": user.id})
     assert response.status_code == expected, response.text
 
 

@@ -26,6 +26,7 @@ from eventapi.storage.sessions import SESSION_ROW, SessionGone, SessionStore
 from eventapi.storage.tables import SESSIONS, Tables
 
 from dev.github_standin import GitHubStandIn
+from dev.http import http_client
 from dev.local import AzuritePorts
 from tests.function_code.conftest import (
     UTC_2030,
@@ -220,7 +221,7 @@ def test_sixteen_concurrent_clients_under_the_limit_get_no_429(
     try:
 
         def client_starts(n: int) -> list[int]:
-            with httpx.Client(base_url=running.url, timeout=30, headers={"User-Agent": f"client-{n}"}) as own:
+            with http_client(base_url=running.url, timeout=30, headers={"User-Agent": f"client-{n}"}) as own:
                 return [own.post("/api/auth/device").status_code for _ in range(25)]
 
         with ThreadPoolExecutor(max_workers=16) as pool:
@@ -239,7 +240,7 @@ def test_one_client_flooding_sign_in_starts_does_not_starve_twenty_attendees_on_
     flood: Counter[int] = Counter()
 
     def greedy() -> None:
-        with httpx.Client(base_url=venue.url, timeout=30, headers={"User-Agent": "greedy-script/1.0"}) as own:
+        with http_client(base_url=venue.url, timeout=30, headers={"User-Agent": "greedy-script/1.0"}) as own:
             while not done.is_set():
                 status = own.post("/api/auth/device").status_code
                 flood[status] += 1
@@ -284,7 +285,7 @@ def test_with_a_slow_github_and_devices_polling_at_the_interval_fifty_of_fifty_s
 
         def attendee(n: int) -> dict[str, Any]:
             # A machine as loaded as this one answers slowly under fifty sign-ins at once: a patient device.
-            device = httpx.Client(base_url=running.url, timeout=60)
+            device = http_client(base_url=running.url, timeout=60)
             started = starts[n]
             browser = threading.Thread(target=approve, args=(slow, started["user_code"], _user(n)), daemon=True)
             browser.start()
@@ -402,13 +403,13 @@ def test_a_hundred_attendees_at_once_with_a_budget_of_thirty_a_minute_all_get_to
 
         def attendee(n: int) -> tuple[dict[str, Any], dict[str, Any]]:
             # A hundred at once on a small machine: each answer may take seconds.
-            device = httpx.Client(base_url=running.url, timeout=120)
+            device = http_client(base_url=running.url, timeout=120)
             started = start_sign_in(device)
-            browser = httpx.post(
-                f"{wave.url}/approve",
-                json={"user_code": started["user_code"], "login": f"wave-{n}", "id": 600_000_000 + n},
-                timeout=180,
-            ).json()
+            with http_client(timeout=180) as http:
+                browser = http.post(
+                    f"{wave.url}/approve",
+                    json={"user_code": started["user_code"], "login": f"wave-{n}", "id": 600_000_000 + n},
+                ).json()
             polled = device.post("/api/auth/token", json={"device_code": started["device_code"]}).json()
             return browser, polled
 
