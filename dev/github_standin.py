@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from dev.http import http_client
+from dev.http import http_client, serve_in_background
 
 DEFAULT_PORT = 7072
 # GitHub's published limits (see the module docstring).
@@ -266,8 +266,9 @@ class GitHubStandIn(ThreadingHTTPServer):
 
     daemon_threads = True
     # socketserver's default backlog is 5: a hall's browser steps arriving together were reset (seen
-    # in the rehearsed conference day); GitHub does not refuse connections like that.
-    request_queue_size = 128
+    # in the rehearsed conference day), and at 128 a hundred simultaneous browser steps, with the app's
+    # calls for their tokens and users, still overflowed it. GitHub does not refuse connections like that.
+    request_queue_size = 1024
 
     def __init__(
         self,
@@ -393,9 +394,7 @@ class GitHubStandIn(ThreadingHTTPServer):
 
     def start_in_thread(self) -> threading.Thread:
         """Serve from a daemon thread (tests); stop with shutdown()."""
-        thread = threading.Thread(target=self.serve_forever, name="github-standin", daemon=True)
-        thread.start()
-        return thread
+        return serve_in_background(self, "github-standin")
 
 
 def main() -> None:

@@ -17,13 +17,14 @@ What it answers, and where that comes from:
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from dev.http import serve_in_background
 
 PUBLISH_PATH = "/api/publish"
 DEPLOYMENTS_PREFIX = "/api/deployments/"
@@ -179,8 +180,7 @@ def serve(token: str) -> Iterator[OneDeployStandIn]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     stand_in.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serve_in_background(server)
     try:
         yield stand_in
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +17,7 @@ from components.subnet_release import (
     SubnetStillLinkedError,
     association_links,
 )
+from dev.http import serve_in_background
 from dev.offline import ProgramRun
 from tests.components.test_deploy import TOKEN, FakeClock, FakeCredential
 
@@ -66,7 +66,7 @@ def arm() -> Iterator[ArmStandIn]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     stand_in.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_background(server)
     yield stand_in
     server.shutdown()
     server.server_close()

@@ -13,7 +13,6 @@ import functools
 import json
 import os
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dev.github_standin import GitHubStandIn
+from dev.http import serve_in_background
 from dev.local import AzuritePorts
 from dev.offline import ROOT
 from tests.function_code.chromium import (
@@ -98,8 +98,7 @@ def other_origin(tmp_path: Path) -> Iterator[str]:
     (tmp_path / "index.html").write_text("<!doctype html><title>playground</title><p>elsewhere</p>")
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serve_in_background(server)
     yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
     server.shutdown()
     server.server_close()

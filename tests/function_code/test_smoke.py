@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from dev import smoke
+from dev.http import serve_in_background
 from dev.smoke import Result, Status, Target, run_checks
 from tests.function_code.conftest import RunningApi
 
@@ -138,9 +139,8 @@ def answers() -> dict[str, Answer]:
 def edge_target(answers: dict[str, Answer]) -> Iterator[Target]:
     """A fake edge, its plain-http port and its origin, all on free ports (no TLS endpoint)."""
     servers = [_AnswerServer(answers, prefix) for prefix in ("", "http:", "origin:")]
-    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
-    for thread in threads:
-        thread.start()
+    for server in servers:
+        serve_in_background(server)
     app, plain, origin = servers
     yield Target(app.url, origin_url=origin.url, http_url=plain.url)
     for server in servers:

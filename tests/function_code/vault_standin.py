@@ -11,7 +11,6 @@ import base64
 import ipaddress
 import json
 import ssl
-import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature
 from cryptography.x509.oid import NameOID
+
+from dev.http import serve_in_background
 
 CHALLENGE = 'Bearer authorization="https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000", resource="https://vault.azure.net"'
 ACCESS_TOKEN = "vault-standin-token"
@@ -199,4 +200,4 @@ class VaultStandIn(ThreadingHTTPServer):
         return f"https://127.0.0.1:{self.server_address[1]}"
 
     def start_in_thread(self) -> None:
-        threading.Thread(target=self.serve_forever, name="vault-standin", daemon=True).start()
+        serve_in_background(self, "vault-standin")
