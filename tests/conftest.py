@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -50,5 +51,13 @@ def dev_stack() -> ProgramRun:
 
 
 def run_with(**overrides: Any) -> ProgramRun:
-    """Run the whole program with the dev stack's config plus `overrides` (camelCase keys)."""
-    return run_program("dev", overrides)
+    """The whole program with the dev stack's config plus `overrides` (camelCase keys); read-only.
+
+    Runs with the same overrides share one run per worker (a mocked run costs a second or two).
+    """
+    return _run_with(json.dumps(overrides, sort_keys=True))
+
+
+@cache
+def _run_with(overrides: str) -> ProgramRun:
+    return run_program("dev", json.loads(overrides))

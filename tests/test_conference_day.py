@@ -104,7 +104,7 @@ def test_a_short_conference_day_passes_its_checks(tmp_path: Path) -> None:
     """About a minute: a few attendees sign in, send, refresh, erase; an abuser, a wall and a join page."""
     scenario = Scenario(
         attendees=8,
-        duration_seconds=75,
+        duration_seconds=60,
         arrival_seconds=10,
         walls=1,
         join_pages=1,

@@ -17,6 +17,7 @@ from typing import Any
 
 from locust import HttpUser, between, constant, events, task
 from locust.exception import StopUser
+from locust.user.task import LOCUST_STATE_RUNNING, LOCUST_STATE_STOPPING, LOCUST_STATE_WAITING
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "function_code")]
@@ -261,7 +262,18 @@ class _SignedIn(_Client):
         return status
 
     def _sleep(self, seconds: float) -> None:
+        """Wait inside a task as Locust's own `wait` does: the end of the run may stop this user here.
+
+        Without it the run's end waited the whole stop timeout for users asleep inside a task (a
+        device between polls, a wall between refreshes); a request in flight still completes.
+        """
+        if self._state == LOCUST_STATE_STOPPING:
+            raise StopUser
+        self._state = LOCUST_STATE_WAITING
         time.sleep(seconds)  # gevent-patched: only this user waits
+        if self._state == LOCUST_STATE_STOPPING:
+            raise StopUser
+        self._state = LOCUST_STATE_RUNNING
 
 
 class Attendee(_SignedIn):
