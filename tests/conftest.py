@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -12,6 +13,7 @@ import pulumi
 import pytest
 
 from dev.offline import ProgramRun, RecordingMonitor, StackMocks, reset_runtime, run_program
+from tests.scheduling import spread_slow
 
 # Pulumi binds process-wide state (its RPC bookkeeping) to the event loop of the first mocked run,
 # so every mocked run in a process must use that same loop. Tests share worker processes (xdist):
@@ -20,9 +22,20 @@ from dev.offline import ProgramRun, RecordingMonitor, StackMocks, reset_runtime,
 _PULUMI_LOOP = asyncio.new_event_loop()
 
 
+# A slow test's expected seconds on two cores when its marker names none (`pytest.mark.slow(seconds=…)`).
+DEFAULT_SLOW_SECONDS = 10.0
+
+
+def _slow_seconds(item: pytest.Item) -> float | None:
+    marker = item.get_closest_marker("slow")
+    return None if marker is None else float(marker.kwargs.get("seconds", DEFAULT_SLOW_SECONDS))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The slow scenarios run first: started last, one of them would be the tail of a parallel run."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The slow scenarios start first, spread over the workers (started last, or all on one worker,
+    they would be the tail of a parallel run)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    items[:] = spread_slow(items, _slow_seconds, workers)
 
 
 @pytest.fixture(autouse=True)

@@ -98,7 +98,7 @@ def test_the_budget_cannot_be_set_above_githubs_cap() -> None:
         Scenario(sign_ins_per_minute=34)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=80)
 @pytest.mark.azurite
 def test_a_short_conference_day_passes_its_checks(tmp_path: Path) -> None:
     """About a minute: a few attendees sign in, send, refresh, erase; an abuser, a wall and a join page."""

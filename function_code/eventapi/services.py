@@ -12,6 +12,7 @@ from eventapi.auth.sign_in import SignIn
 from eventapi.auth.signer import KeyVaultSigner, LocalSigner, Signer
 from eventapi.auth.tokens import TokenService
 from eventapi.credential import LazyCredential
+from eventapi.direct_transport import DIRECT_TRANSPORT
 from eventapi.pepper import KeyedHash, key_vault_pepper, key_vault_secret, local_pepper
 from eventapi.quotas import Quotas, github_sign_ins_subject
 from eventapi.settings import AzureResources, Settings
@@ -62,9 +63,10 @@ def build_services(settings: Settings, clock: Clock = utc_now, tables: Tables | 
     if isinstance(resources, AzureResources):
         # AZURE_CLIENT_ID selects the app's user-assigned identity.
         credential = LazyCredential()
-        signer = KeyVaultSigner(resources.key_vault_uri, resources.signing_key_name, credential)
-        keyed_hash = KeyedHash(key_vault_pepper(resources.key_vault_uri, resources.pepper_secret_name, credential))
-        client_secret = key_vault_secret(resources.key_vault_uri, resources.github_client_secret_name, credential)
+        vault = resources.key_vault_uri
+        signer = KeyVaultSigner(vault, resources.signing_key_name, credential, **DIRECT_TRANSPORT)
+        keyed_hash = KeyedHash(key_vault_pepper(vault, resources.pepper_secret_name, credential, **DIRECT_TRANSPORT))
+        client_secret = key_vault_secret(vault, resources.github_client_secret_name, credential, **DIRECT_TRANSPORT)
     else:
         signer = LocalSigner(resources.state_dir)
         keyed_hash = KeyedHash(local_pepper(resources.state_dir))

@@ -16,7 +16,7 @@ from schemathesis.generation.modes import GenerationMode
 
 from tests.function_code.conftest import RunningApi, User, bearer, sign_in
 
-pytestmark = [pytest.mark.azurite, pytest.mark.slow]
+pytestmark = [pytest.mark.azurite, pytest.mark.slow(seconds=8)]
 
 
 def test_generated_requests_never_get_a_server_error(api: RunningApi, github: Any) -> None:

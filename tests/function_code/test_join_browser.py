@@ -196,6 +196,7 @@ def _check_readable(driver: webdriver.Chrome) -> None:
     assert driver.execute_script("return document.documentElement.scrollWidth;") <= PHONE[0]
 
 
+@pytest.mark.slow(seconds=20)
 def test_an_attendee_joins_from_a_phone_and_the_wall_shows_the_light(
     join_api: tuple[RunningApi, FakeClock],
     phone: webdriver.Chrome,

@@ -19,7 +19,7 @@ import pytest
 
 from tests.function_code.conftest import RunningApi, User, sign_in
 
-pytestmark = [pytest.mark.azurite, pytest.mark.slow]
+pytestmark = [pytest.mark.azurite, pytest.mark.slow(seconds=12)]
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 # Enough cases per operation to reach every documented status, few enough for `make test`.

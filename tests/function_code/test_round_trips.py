@@ -18,7 +18,16 @@ from eventapi.storage.tables import Tables
 
 from dev.github_standin import GitHubStandIn
 from dev.local import AzuritePorts
-from tests.function_code.conftest import RunningApi, User, bearer, make_api, rows_mentioning, sign_in_pair
+from tests.function_code.conftest import (
+    RunningApi,
+    User,
+    approve,
+    bearer,
+    make_api,
+    rows_mentioning,
+    sign_in_pair,
+    start_sign_in,
+)
 
 pytestmark = pytest.mark.azurite
 
@@ -156,3 +165,18 @@ def test_erasure_racing_commands_from_other_devices_leaves_nothing(
     assert set(statuses) <= {202, 401}
     session_id = jwt.decode(devices[0], options={"verify_signature": False})["sub"]
     assert rows_mentioning(tables, {key, session_id}) == []
+
+
+def test_a_browser_step_reads_its_device_grant_once_per_request(
+    metered: tuple[RunningApi, StorageMeter], github: GitHubStandIn, new_user: Callable[[], User]
+) -> None:
+    api, meter = metered
+    client = api.client()
+    started = start_sign_in(client)
+    meter.start()
+    approve(github, started["user_code"], new_user())
+    grant_reads = [r for r in meter.requests if r.startswith("GET ") and "RowKey='device'" in r]
+    # The verification page, the confirmation and GitHub's callback each read the grant once; its
+    # changes are written on the copy just read (conditional on its ETag), not read again.
+    assert len(grant_reads) == 3, meter.requests
+    assert len(meter.requests) <= 14, meter.requests

@@ -28,7 +28,7 @@ from dev.offline import ROOT
 from tests.function_code.chromium import PROJECTOR, contrast, open_chromium, text_styles
 from tests.function_code.conftest import FakeClock, RunningApi, User, bearer, make_api, sign_in
 
-pytestmark = [pytest.mark.azurite, pytest.mark.slow]
+pytestmark = [pytest.mark.azurite, pytest.mark.slow(seconds=4)]
 
 WINDOW = PROJECTOR
 # Committed as docs/wall.png after a run; CI keeps it as an artifact.

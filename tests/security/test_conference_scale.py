@@ -79,7 +79,7 @@ def venue(azurite: AzuritePorts, standin: GitHubStandIn, state_dir: Path, clock:
     running.stop()
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=130)
 def test_five_hundred_attendees_sign_in_once_and_last_two_hours(
     venue: RunningApi, standin: GitHubStandIn, clock: FakeClock
 ) -> None:

@@ -167,7 +167,7 @@ def _fuzz(
     return seen
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=7)
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
 def test_fuzzing_every_operation_from_the_openapi_document(
     api: RunningApi,

@@ -128,6 +128,7 @@ def test_junk_browser_steps_from_one_address_leave_an_attendees_sign_in_working(
 # 2. A browser step is used once: replayed callbacks find nothing and never reach GitHub
 
 
+@pytest.mark.slow(seconds=40)
 def test_two_thousand_replayed_callbacks_cause_at_most_one_call_to_githubs_token_endpoint(
     venue: RunningApi, standin: GitHubStandIn
 ) -> None:
@@ -264,6 +265,7 @@ def test_one_client_flooding_sign_in_starts_does_not_starve_twenty_attendees_on_
 # 5. A slow GitHub and a polling device do not lose the attendee's consent
 
 
+@pytest.mark.slow(seconds=13)
 def test_with_a_slow_github_and_devices_polling_at_the_interval_fifty_of_fifty_sign_ins_succeed(
     azurite: AzuritePorts, state_dir: Path
 ) -> None:
@@ -370,6 +372,7 @@ def test_an_erasure_between_a_sign_ins_read_and_its_writes_leaves_no_row(
 # 7. A keynote wave is a queue, not an error
 
 
+@pytest.mark.slow(seconds=16)
 def test_a_hundred_attendees_at_once_with_a_budget_of_thirty_a_minute_all_get_tokens_and_no_error_page(
     azurite: AzuritePorts, state_dir: Path, clock: FakeClock
 ) -> None:

@@ -192,7 +192,7 @@ class SignIn:
                 browser_hash=nonce_hash(self._hash, nonce),
             )
 
-        read, written = self._devices.change(grant.device_key, step)
+        read, written = self._devices.change(grant.device_key, step, known=grant)
         if written is None:
             used_up = read is not None and read.browser_steps >= BROWSER_STEPS_PER_CODE
             return BrowserOutcome.USED_UP if used_up else BrowserOutcome.UNKNOWN
@@ -229,7 +229,7 @@ class SignIn:
                 return replace(current, state_hash="", status=DeviceStatus.DENIED)
             return replace(current, state_hash="", claim=state_hash if bound else current.claim)
 
-        _, consumed = self._devices.change(device_key, consume)
+        _, consumed = self._devices.change(device_key, consume, known=grant)
         if consumed is None:
             return BrowserOutcome.UNKNOWN  # another callback used this step first
         if not bound:
@@ -241,29 +241,29 @@ class SignIn:
         try:
             self._exchange_budget()
         except QuotaExceeded as full:
-            return self._requeue(device_key, state_hash, full.retry_after)
+            return self._requeue(consumed, state_hash, full.retry_after)
         try:
             verifier = self._pkce_verifier(state, nonce)
             user = self._github.user_for_code(code, verifier, self._settings.github_callback_url)
         except GitHubRefused:
-            self._settle(device_key, state_hash, None)
+            self._settle(consumed, state_hash, None)
             return BrowserOutcome.EXPIRED
         except GitHubUnavailable:
-            self._settle(device_key, state_hash, None)
+            self._settle(consumed, state_hash, None)
             raise
         login_key = self._admission.login_key(user.login)
         if not self._admission.admits(login_key):
             # Refused: the grant says only "denied"; neither the id nor the login is kept.
-            self._settle(device_key, state_hash, DeviceStatus.DENIED)
+            self._settle(consumed, state_hash, DeviceStatus.DENIED)
             log.info("sign-in refused: not admitted")
             return BrowserOutcome.NOT_ADMITTED
         attendee_key = self._hash.digest("github-id", str(user.id))
-        if not self._settle(device_key, state_hash, DeviceStatus.APPROVED, attendee_key, login_key):
+        if not self._settle(consumed, state_hash, DeviceStatus.APPROVED, attendee_key, login_key):
             return BrowserOutcome.EXPIRED
         log.info("sign-in approved")
         return BrowserOutcome.APPROVED
 
-    def _requeue(self, device_key: str, state_hash: str, retry_after: int) -> BrowserOutcome | Queued:
+    def _requeue(self, consumed: DeviceGrant, state_hash: str, retry_after: int) -> BrowserOutcome | Queued:
         """Put a consumed step back so that the same callback works after the wait."""
 
         def restore(current: DeviceGrant) -> DeviceGrant | None:
@@ -271,16 +271,22 @@ class SignIn:
                 return None  # a newer step replaced it, or the grant is over
             return replace(current, state_hash=state_hash, claim="")
 
-        _, restored = self._devices.change(device_key, restore)
+        _, restored = self._devices.change(consumed.device_key, restore, known=consumed)
         if restored is None:
             return BrowserOutcome.EXPIRED
         log.info("sign-in queued: GitHub budget spent this minute")
         return Queued(retry_after)
 
     def _settle(
-        self, device_key: str, state_hash: str, status: DeviceStatus | None, attendee_key: str = "", login_key: str = ""
+        self,
+        consumed: DeviceGrant,
+        state_hash: str,
+        status: DeviceStatus | None,
+        attendee_key: str = "",
+        login_key: str = "",
     ) -> bool:
-        """End the exchange of step `state_hash`: approve, deny, or (None) just release it.
+        """End the exchange of step `state_hash` (`consumed`: the grant as the step's claim wrote it):
+        approve, deny, or (None) just release it.
 
         A poll may have rewritten the row meanwhile (its last_poll): that is no reason to lose the
         attendee's consent, so the change re-reads and applies while the grant is still pending
@@ -295,7 +301,7 @@ class SignIn:
                 return replace(current, claim="")
             return replace(current, status=status, attendee_key=attendee_key, login_key=login_key, claim="")
 
-        _, written = self._devices.change(device_key, settle)
+        _, written = self._devices.change(consumed.device_key, settle, known=consumed)
         return written is not None
 
     def _pkce_verifier(self, state: str, nonce: str) -> str:

@@ -131,20 +131,31 @@ class DeviceCodeStore:
         return replace(grant, etag=etag)
 
     def change(
-        self, device_key: str, change: Callable[[DeviceGrant], DeviceGrant | None]
+        self,
+        device_key: str,
+        change: Callable[[DeviceGrant], DeviceGrant | None],
+        known: DeviceGrant | None = None,
     ) -> tuple[DeviceGrant | None, DeviceGrant | None]:
         """Apply `change` to the current grant, re-reading after each lost race.
 
         `change` sees the grant as stored and returns the new grant, or None to leave it as it is.
+        `known`, a grant of this device just read or written, is tried first without reading again:
+        its write is conditional on its ETag, so a stale copy only costs the re-read it saved (and a
+        refusal to change is only believed of a fresh read).
         Returns (the grant as last read, the grant as written or None). Conflict only after many
         lost races in a row.
         """
-        for _ in range(_MAX_CHANGE_ATTEMPTS):
-            current = self.by_device(device_key)
+        if known is not None and known.device_key != device_key:
+            raise ValueError("known grant is another device's")
+        for attempt in range(_MAX_CHANGE_ATTEMPTS):
+            trusted = attempt > 0 or known is None
+            current = self.by_device(device_key) if trusted else known
             if current is None:
                 return None, None
             wanted = change(current)
             if wanted is None:
+                if not trusted:
+                    continue
                 return current, None
             try:
                 return current, self.update(wanted)

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from eventapi.direct_transport import DIRECT_TRANSPORT
+
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
     from azure.data.tables import TableClient, TableEntity, TableServiceClient
@@ -88,7 +90,7 @@ class Tables:
         def connect() -> TableServiceClient:
             from azure.data.tables import TableServiceClient
 
-            return TableServiceClient(endpoint=table_endpoint, credential=credential, **options)
+            return TableServiceClient(endpoint=table_endpoint, credential=credential, **DIRECT_TRANSPORT, **options)
 
         return cls(connect)
 
@@ -97,7 +99,7 @@ class Tables:
         """The emulator; creates the tables the infrastructure makes in Azure."""
         from azure.data.tables import TableServiceClient
 
-        service = TableServiceClient.from_connection_string(connection_string, **options)
+        service = TableServiceClient.from_connection_string(connection_string, **DIRECT_TRANSPORT, **options)
         for name in TABLES:
             service.create_table_if_not_exists(name)
         return cls(lambda: service)
