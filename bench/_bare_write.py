@@ -21,6 +21,7 @@ import jwt
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableServiceClient, UpdateMode
+from eventapi.direct_transport import DIRECT_TRANSPORT
 from eventapi.models import COLOR_PATTERN, Pattern
 from eventapi.storage.sessions import SESSION_ROW
 from eventapi.storage.tables import LIGHTS, SESSIONS, WRITTEN_AT
@@ -57,7 +58,8 @@ def _wall_row(pattern: str, color: str, now: datetime) -> tuple[str, dict[str, A
 def create_app() -> ASGIApp:
     """The handler, configured from the app's own environment variables (uvicorn's --factory target)."""
     env = os.environ
-    service = TableServiceClient.from_connection_string(env["EVENTSTACK_STORAGE_CONNECTION_STRING"])
+    # The app's own client settings: a reference with a costlier transport would flatter the app.
+    service = TableServiceClient.from_connection_string(env["EVENTSTACK_STORAGE_CONNECTION_STRING"], **DIRECT_TRANSPORT)
     sessions, lights = service.get_table_client(SESSIONS), service.get_table_client(LIGHTS)
     key = env[PUBLIC_KEY_ENV]
     issuer, audience = env["EVENTSTACK_TOKEN_ISSUER"], env["EVENTSTACK_TOKEN_AUDIENCE"]
