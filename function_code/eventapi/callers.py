@@ -20,7 +20,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from eventapi.deps import ClientIpDep, services
+from eventapi.deps import ClientIpDep, app_services
 
 # RFC 6177: end sites get a /48-/64; a single host's SLAAC addresses share one /64.
 IPV6_HOST_PREFIX = 64
@@ -41,15 +41,15 @@ def address_key(ip: str) -> str:
     return str(address)
 
 
-def address_digest(request: Request, ip: ClientIpDep) -> str:
+async def address_digest(request: Request, ip: ClientIpDep) -> str:
     """The keyed hash of the caller's address key (what address counters are keyed on)."""
-    return services(request).keyed_hash.digest("client-ip", address_key(ip))
+    return app_services(request).keyed_hash.digest("client-ip", address_key(ip))
 
 
-def caller_digest(request: Request, ip: ClientIpDep) -> str:
+async def caller_digest(request: Request, ip: ClientIpDep) -> str:
     """The keyed hash of (address key, User-Agent): one program on one address."""
     agent = request.headers.get("user-agent", "")[:_USER_AGENT_CHARS]
-    return services(request).keyed_hash.digest("caller", f"{address_key(ip)} {agent}")
+    return app_services(request).keyed_hash.digest("caller", f"{address_key(ip)} {agent}")
 
 
 AddressDep = Annotated[str, Depends(address_digest)]

@@ -9,9 +9,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.openapi.models import OAuthFlows
 from fastapi.security import HTTPBearer, OAuth2
+from starlette.concurrency import run_in_threadpool
 
 from eventapi.auth.oauth import OAuthRequest, parse_request
-from eventapi.auth.tokens import ExpiredToken, InvalidToken
+from eventapi.auth.tokens import ExpiredToken, InvalidToken, KeysNotInHand
 from eventapi.challenge import (
     EXPIRED,
     NO_TOKEN,
@@ -43,10 +44,19 @@ BEARER_SCHEME = "bearer"
 _REFRESH_TOKEN = re.compile(REFRESH_TOKEN_PATTERN)
 
 
-def services(request: Request) -> Services:
+def app_services(request: Request) -> Services:
     """The app's collaborators."""
     found: Services = request.app.state.services
     return found
+
+
+# The dependencies below that neither read nor write storage are coroutines: FastAPI runs a plain
+# function dependency in its thread pool, and each trip there and back costs more than they do.
+
+
+async def services(request: Request) -> Services:
+    """The app's collaborators, as a dependency."""
+    return app_services(request)
 
 
 def _bearer_token(authorization: str | None) -> str:
@@ -64,7 +74,7 @@ def _bearer_token(authorization: str | None) -> str:
     return token
 
 
-def current_session(
+async def current_session(
     deps: Annotated[Services, Depends(services)],
     authorization: Annotated[str | None, Depends(_device_flow)],
     _documented: Annotated[object, Depends(_bearer)],
@@ -73,13 +83,18 @@ def current_session(
 
     Each refusal says what to do (refresh, or sign in again), never which check failed beyond that.
     """
+    token = _bearer_token(authorization)
     try:
-        session_id = deps.tokens.verify(_bearer_token(authorization))
+        try:
+            session_id = deps.tokens.verify_in_hand(token)
+        except KeysNotInHand:
+            session_id = await run_in_threadpool(deps.tokens.verify, token)
     except ExpiredToken as error:
         raise BearerRefused(EXPIRED) from error
     except InvalidToken as error:
         raise BearerRefused(NOT_OURS) from error
-    session = deps.sessions.session(session_id)
+    # The keys and the session this instance holds decide on the event loop; a read goes to a thread.
+    session = deps.sessions.cached(session_id) or await run_in_threadpool(deps.sessions.session, session_id)
     # An attendee taken off the allowlist loses access at their next request, not their next sign-in.
     if session is None or session.expires_at <= deps.clock() or not deps.admission.admits(session.login_key):
         raise BearerRefused(SESSION_ENDED)
@@ -126,7 +141,7 @@ def edge_client_ip(header_values: list[str]) -> str:
     return _address(entries[-1]) if entries else UNKNOWN_CLIENT
 
 
-def client_ip(request: Request) -> str:
+async def client_ip(request: Request) -> str:
     """The caller's IP for the per-IP limits.
 
     Behind the edge: only the address Front Door reports (X-Azure-SocketIP); X-Forwarded-For and
@@ -134,7 +149,7 @@ def client_ip(request: Request) -> str:
     socket peer locally; in Azure (no peer in the ASGI scope) the address the platform's front end
     appended last to X-Forwarded-For.
     """
-    settings = services(request).settings
+    settings = app_services(request).settings
     if settings.behind_edge:
         return edge_client_ip(request.headers.getlist(EDGE_CLIENT_IP_HEADER))
     if request.client is not None and request.client.host:

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from eventapi.auth import signer as signer_module
 from eventapi.auth.signer import KeyVaultSigner
-from eventapi.auth.tokens import InvalidToken, TokenService
+from eventapi.auth.tokens import InvalidToken, KeysNotInHand, TokenService
 from eventapi.pepper import KeyedHash, key_vault_pepper
 from eventapi.storage.sessions import new_id as new_session_id
 
@@ -285,3 +285,41 @@ def test_a_vault_refusing_the_re_read_is_not_asked_again_per_request(
     with pytest.raises(InvalidToken, match="unknown kid"):
         verifier.verify(_token_with_unknown_kid(forged_by))
     assert server.state.version_listings() == 2
+
+
+def test_keys_are_in_hand_only_between_reads_and_asking_reads_nothing(
+    vault: tuple[VaultStandIn, Path], clock: SteppedClock
+) -> None:
+    server, _ = vault
+    signer = _signer(vault, StandInCredential())
+    tokens = _tokens(signer)
+    # Nothing read yet: the keys in hand cannot decide, and asking does not call the vault.
+    assert signer.keys_in_hand() is None
+    assert server.state.requests == []
+    issued = tokens.issue(new_session_id())
+    with_keys = len(server.state.requests)
+    assert signer.keys_in_hand() == signer.public_keys()
+    assert tokens.verify_in_hand(issued.token) == issued.session_id
+    # A re-read is due: in hand is no longer enough, still without a call.
+    clock.advance(REFRESH_INTERVAL_SECONDS)
+    assert signer.keys_in_hand() is None
+    with pytest.raises(KeysNotInHand):
+        tokens.verify_in_hand(issued.token)
+    assert len(server.state.requests) == with_keys
+    # The blocking path re-reads, and the keys are in hand again.
+    assert tokens.verify(issued.token) == issued.session_id
+    assert server.state.version_listings() == 2
+    assert tokens.verify_in_hand(issued.token) == issued.session_id
+
+
+def test_an_unknown_kid_is_never_decided_in_hand(vault: tuple[VaultStandIn, Path], clock: SteppedClock) -> None:
+    server, _ = vault
+    tokens = _tokens(_signer(vault, StandInCredential()))
+    tokens.issue(new_session_id())
+    read = len(server.state.requests)
+    forged = _token_with_unknown_kid(ec.generate_private_key(ec.SECP256R1()))
+    with pytest.raises(KeysNotInHand):
+        tokens.verify_in_hand(forged)
+    assert len(server.state.requests) == read
+    with pytest.raises(InvalidToken):
+        tokens.verify(forged)

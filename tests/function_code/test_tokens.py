@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from eventapi.auth.signer import LocalSigner, der_to_raw_signature
-from eventapi.auth.tokens import InvalidToken, TokenService
+from eventapi.auth.tokens import ExpiredToken, InvalidToken, KeysNotInHand, TokenService
 from eventapi.storage.sessions import new_id as new_session_id
 
 ISSUER = "https://app.example.net"
@@ -202,3 +202,35 @@ def test_pyjwt_accepts_issued_tokens_with_the_published_key(tokens: TokenService
         options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
     )
     assert claims["sub"] == issued.session_id
+
+
+_AT_NOW = int(NOW.timestamp())
+
+
+@pytest.mark.parametrize(
+    ("changes", "refusal"),
+    [
+        ({}, None),
+        ({"iat": _AT_NOW - 660, "nbf": _AT_NOW - 660, "exp": _AT_NOW - 60}, ExpiredToken),
+        ({"aud": "https://other.example"}, InvalidToken),
+    ],
+)
+def test_verifying_in_hand_decides_as_verifying_does(
+    signer: LocalSigner, tokens: TokenService, changes: dict[str, object], refusal: type[Exception] | None
+) -> None:
+    claims = _claims(**changes)
+    token = _forge(signer, claims)
+    for verify in (tokens.verify, tokens.verify_in_hand):
+        if refusal is None:
+            assert verify(token) == claims["sub"]
+        else:
+            with pytest.raises(refusal):
+                verify(token)
+
+
+def test_a_kid_the_signer_does_not_hold_is_left_to_the_blocking_path(signer: LocalSigner, tokens: TokenService) -> None:
+    token = _forge(signer, _claims(), {"kid": "unknown"})
+    with pytest.raises(KeysNotInHand):
+        tokens.verify_in_hand(token)
+    with pytest.raises(InvalidToken):
+        tokens.verify(token)

@@ -46,6 +46,10 @@ class Signer(Protocol):
         """Re-read the keys if allowed now (an unknown kid after a rotation); True if re-read."""
         ...
 
+    def keys_in_hand(self) -> dict[str, ec.EllipticCurvePublicKey] | None:
+        """The public keys when `public_keys` would answer them without a read; None when a read is due."""
+        ...
+
 
 def der_to_raw_signature(der: bytes) -> bytes:
     """cryptography signs in DER; JWS ES256 wants the fixed-width R||S form."""
@@ -92,6 +96,9 @@ class LocalSigner:
 
     def refresh_public_keys(self) -> bool:
         return False
+
+    def keys_in_hand(self) -> dict[str, ec.EllipticCurvePublicKey]:
+        return dict(self._public)
 
 
 def _load_or_create_key(path: Path) -> ec.EllipticCurvePrivateKey:
@@ -234,3 +241,9 @@ class KeyVaultSigner:
             self._loaded()
             return True
         return self._refresh_if_due()
+
+    def keys_in_hand(self) -> dict[str, ec.EllipticCurvePublicKey] | None:
+        state = self._state
+        if state is None or time.monotonic() - state.read_at >= _KEY_REFRESH_INTERVAL_SECONDS:
+            return None
+        return dict(state.keys)

@@ -9,10 +9,13 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventapi.auth.signer import Signer
 from eventapi.settings import MAX_TOKEN_TTL, TOKEN_LEEWAY
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 ALGORITHM = "ES256"
 TOKEN_TYPE = "JWT"  # noqa: S105 - the JOSE type name, not a secret
@@ -27,6 +30,10 @@ class InvalidToken(Exception):  # noqa: N818 - reads as the condition it reports
 
 class ExpiredToken(InvalidToken):
     """A token this API signed whose lifetime is over: the caller should refresh, not sign in again."""
+
+
+class KeysNotInHand(Exception):  # noqa: N818 - reads as the condition it reports
+    """Deciding on this token needs a read of the signer's keys first: call `verify`, off the event loop."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,30 @@ class TokenService:
         return IssuedToken(signing_input.decode("ascii") + "." + _b64url(signature), session_id, expires_at)
 
     def verify(self, token: str) -> str:
-        """Return the session id of a valid token; raise InvalidToken otherwise."""
+        """Return the session id of a valid token; raise InvalidToken otherwise. May read the signer's
+        keys (a call to Key Vault in Azure): blocking."""
+        return self._verify(token, self._key_reading)
+
+    def verify_in_hand(self, token: str) -> str:
+        """As `verify`, with the keys already read and no call out: KeysNotInHand when they cannot
+        decide (none read yet, a re-read due, or a kid they do not hold)."""
+        return self._verify(token, self._key_in_hand)
+
+    def _key_reading(self, kid: str) -> ec.EllipticCurvePublicKey:
+        keys = self._signer.public_keys()
+        if kid not in keys and self._signer.refresh_public_keys():
+            keys = self._signer.public_keys()
+        if kid not in keys:
+            raise InvalidToken("unknown kid")
+        return keys[kid]
+
+    def _key_in_hand(self, kid: str) -> ec.EllipticCurvePublicKey:
+        keys = self._signer.keys_in_hand()
+        if keys is None or kid not in keys:
+            raise KeysNotInHand(kid)
+        return keys[kid]
+
+    def _verify(self, token: str, key_for: Callable[[str], ec.EllipticCurvePublicKey]) -> str:
         # PyJWT (and cryptography behind it) load with the first authenticated request, not the app.
         import jwt
 
@@ -112,15 +142,11 @@ class TokenService:
         # RFC 8725 section 3.11: the type is explicit, so no other kind of JWT can pass for ours.
         if header.get("alg") != ALGORITHM or header.get("typ") != TOKEN_TYPE or not isinstance(kid, str):
             raise InvalidToken("header")
-        keys = self._signer.public_keys()
-        if kid not in keys and self._signer.refresh_public_keys():
-            keys = self._signer.public_keys()
-        if kid not in keys:
-            raise InvalidToken("unknown kid")
+        key = key_for(kid)
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                key=keys[kid],
+                key=key,
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,

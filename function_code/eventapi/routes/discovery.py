@@ -18,12 +18,12 @@ router = APIRouter(tags=["discovery"])
 
 
 @router.get(AUTHORIZATION_SERVER_METADATA_PATH, responses=error_responses(*EVERY_REQUEST))
-def authorization_server(deps: ServicesDep) -> AuthorizationServerMetadata:
+async def authorization_server(deps: ServicesDep) -> AuthorizationServerMetadata:
     """How to sign in (RFC 8414): the device authorization and token endpoints, the keys, the client id."""
     return authorization_server_metadata(deps.settings)
 
 
 @router.get(PROTECTED_RESOURCE_METADATA_PATH, responses=error_responses(*EVERY_REQUEST))
-def protected_resource(deps: ServicesDep) -> ProtectedResourceMetadata:
+async def protected_resource(deps: ServicesDep) -> ProtectedResourceMetadata:
     """What this API is to OAuth (RFC 9728): `resource` is every access token's audience."""
     return protected_resource_metadata(deps.settings)

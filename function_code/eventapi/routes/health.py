@@ -11,6 +11,6 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", responses=error_responses(*EVERY_REQUEST))
-def health() -> Health:
+async def health() -> Health:
     """The API answers."""
     return Health()

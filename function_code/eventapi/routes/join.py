@@ -29,7 +29,7 @@ _STYLE = read_static("join.css")
     response_class=HTMLResponse,
     responses=documented("text/html", "The join page.", '<!doctype html>\n<html lang="en">...'),
 )
-def join_page() -> HTMLResponse:
+async def join_page() -> HTMLResponse:
     """The join page: sign in from a phone, send a light, and see each request as curl and fetch."""
     return HTMLResponse(_PAGE)
 
@@ -39,7 +39,7 @@ def join_page() -> HTMLResponse:
     response_class=JavaScriptResponse,
     responses=documented("text/javascript", "The page's script.", '"use strict";'),
 )
-def join_script() -> JavaScriptResponse:
+async def join_script() -> JavaScriptResponse:
     """The script: the device flow, token refresh, sending a light, erasing one's data."""
     return JavaScriptResponse(_SCRIPT)
 
@@ -49,6 +49,6 @@ def join_script() -> JavaScriptResponse:
     response_class=CssResponse,
     responses=documented("text/css", "The page's style sheet.", ":root { color-scheme: dark; }"),
 )
-def join_style() -> CssResponse:
+async def join_style() -> CssResponse:
     """The page's style, phone first."""
     return CssResponse(_STYLE)

@@ -13,7 +13,7 @@ router = APIRouter(tags=["privacy"])
 
 
 @router.get("/privacy", responses=error_responses(*EVERY_REQUEST))
-def privacy(deps: ServicesDep) -> Privacy:
+async def privacy(deps: ServicesDep) -> Privacy:
     """The privacy notice."""
     settings = deps.settings
     retention_hours = int(settings.retention.total_seconds() // 3600)

@@ -32,7 +32,7 @@ _ICON = read_static("wall.svg")
     response_class=HTMLResponse,
     responses=documented("text/html", "The light-wall page.", '<!doctype html>\n<html lang="en">...'),
 )
-def wall_page() -> HTMLResponse:
+async def wall_page() -> HTMLResponse:
     """The light wall: the latest commands as lights, newest first, and how to join."""
     return HTMLResponse(_PAGE)
 
@@ -42,7 +42,7 @@ def wall_page() -> HTMLResponse:
     response_class=JavaScriptResponse,
     responses=documented("text/javascript", "The page's script.", '"use strict";'),
 )
-def wall_script() -> JavaScriptResponse:
+async def wall_script() -> JavaScriptResponse:
     """The script that polls GET /api/lights and renders the lights."""
     return JavaScriptResponse(_SCRIPT)
 
@@ -52,7 +52,7 @@ def wall_script() -> JavaScriptResponse:
     response_class=CssResponse,
     responses=documented("text/css", "The page's style sheet.", ":root { color-scheme: dark; }"),
 )
-def wall_style() -> CssResponse:
+async def wall_style() -> CssResponse:
     """The page's style, including the pattern animations."""
     return CssResponse(_STYLE)
 
@@ -62,7 +62,7 @@ def wall_style() -> CssResponse:
     response_class=SvgResponse,
     responses=documented("image/svg+xml", "The page's icon.", '<svg xmlns="http://www.w3.org/2000/svg"/>'),
 )
-def wall_icon() -> SvgResponse:
+async def wall_icon() -> SvgResponse:
     """The page's icon (so the browser does not ask for a /favicon.ico that does not exist)."""
     return SvgResponse(_ICON)
 
@@ -74,6 +74,6 @@ def wall_icon() -> SvgResponse:
         "image/svg+xml", "The join page's address as a QR code.", '<svg xmlns="http://www.w3.org/2000/svg"/>'
     ),
 )
-def join_code(deps: ServicesDep) -> SvgResponse:
+async def join_code(deps: ServicesDep) -> SvgResponse:
     """A QR code of the join page's address, for phones in the hall to scan off the wall."""
     return SvgResponse(qr_svg(deps.settings.join_url))

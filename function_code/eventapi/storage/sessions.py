@@ -115,11 +115,15 @@ class SessionStore:
 
     # Reading -------------------------------------------------------------------------------
 
+    def cached(self, session_id: str) -> Session | None:
+        """This instance's copy of a session, without a read: None when it holds none."""
+        with self._lock:
+            return self._cache.get(session_id)
+
     def session(self, session_id: str, *, fresh: bool = False) -> Session | None:
         """The session behind a token; this instance's copy unless `fresh` (writes check it anyway)."""
         if not fresh:
-            with self._lock:
-                cached = self._cache.get(session_id)
+            cached = self.cached(session_id)
             if cached is not None:
                 return cached
         row = self._tables.get(SESSIONS, session_id, SESSION_ROW)
