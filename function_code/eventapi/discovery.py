@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from eventapi.auth.oauth import PUBLIC_CLIENT_ID
-from eventapi.models import AuthorizationServerMetadata, GrantType, ProtectedResourceMetadata
 from eventapi.settings import Settings
 
 API_PREFIX = "/api"
@@ -39,32 +37,3 @@ def well_known_url(identifier: str, name: str) -> str:
 def resource_metadata_url(settings: Settings) -> str:
     """What the 401 challenge names in `resource_metadata` (RFC 9728 section 5.1)."""
     return well_known_url(settings.token_audience, PROTECTED_RESOURCE)
-
-
-def authorization_server_metadata(settings: Settings) -> AuthorizationServerMetadata:
-    """RFC 8414 section 2, for the device flow with one public client."""
-    origin = settings.token_issuer
-    return AuthorizationServerMetadata(
-        issuer=origin,
-        device_authorization_endpoint=origin + DEVICE_AUTHORIZATION_PATH,
-        token_endpoint=origin + TOKEN_PATH,
-        jwks_uri=origin + JWKS_PATH,
-        grant_types_supported=[GrantType.DEVICE_CODE.value, GrantType.REFRESH_TOKEN.value],
-        # No authorization endpoint: the browser step is the verification page, not response_type=code.
-        response_types_supported=[],
-        token_endpoint_auth_methods_supported=["none"],
-        protected_resources=[settings.token_audience],
-        service_documentation=origin + DOCS_PATH,
-        public_client_id=PUBLIC_CLIENT_ID,
-    )
-
-
-def protected_resource_metadata(settings: Settings) -> ProtectedResourceMetadata:
-    """RFC 9728 section 2: the audience the tokens carry, who issues them, how they are sent."""
-    return ProtectedResourceMetadata(
-        resource=settings.token_audience,
-        authorization_servers=[settings.token_issuer],
-        bearer_methods_supported=list(BEARER_METHODS),
-        resource_name="eventstack event API",
-        resource_documentation=settings.token_issuer + DOCS_PATH,
-    )

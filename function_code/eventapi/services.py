@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from eventapi.auth.admission import Admission
 from eventapi.auth.github import GitHubWebFlow
-from eventapi.auth.sign_in import SignIn
 from eventapi.auth.signer import KeyVaultSigner, LocalSigner, Signer
 from eventapi.auth.tokens import TokenService
 from eventapi.credential import LazyCredential
@@ -17,10 +18,12 @@ from eventapi.pepper import KeyedHash, key_vault_pepper, key_vault_secret, local
 from eventapi.quotas import Quotas, github_sign_ins_subject
 from eventapi.settings import AzureResources, Settings
 from eventapi.storage.counters import HOT_SHARDS, CounterStore
-from eventapi.storage.device_codes import DeviceCodeStore
 from eventapi.storage.lights import LightStore
 from eventapi.storage.sessions import SessionStore
 from eventapi.storage.tables import Tables
+
+if TYPE_CHECKING:
+    from eventapi.auth.sign_in import SignIn
 
 Clock = Callable[[], datetime]
 
@@ -42,9 +45,48 @@ class Services:
     tokens: TokenService
     keyed_hash: KeyedHash
     admission: Admission
-    sign_in: SignIn
+    github: GitHubWebFlow
     quotas: Quotas
     clock: Clock
+    _sign_in_built: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def sign_in(self) -> SignIn:
+        """The device flow and its browser step: built, with the code it needs, at the first sign-in
+        request (the sign-in routes load then too), not when a cold instance starts."""
+        built: SignIn | None = self.__dict__.get("_sign_in")
+        if built is not None:
+            return built
+        with self._sign_in_built:
+            if "_sign_in" not in self.__dict__:
+                # Frozen once built: the one write this dataclass allows itself.
+                object.__setattr__(self, "_sign_in", self._build_sign_in())
+            sign_in: SignIn = self.__dict__["_sign_in"]
+            return sign_in
+
+    def _build_sign_in(self) -> SignIn:
+        from eventapi.auth.sign_in import SignIn
+        from eventapi.storage.device_codes import DeviceCodeStore
+
+        settings, quotas = self.settings, self.quotas
+
+        def exchange_budget() -> None:
+            # GitHub allows an OAuth app 2,000 token requests an hour: only the exchange itself counts.
+            quotas.take(
+                github_sign_ins_subject(settings.github_client_id), settings.sign_ins_per_minute, shards=HOT_SHARDS
+            )
+
+        return SignIn(
+            settings=settings,
+            devices=DeviceCodeStore(self.tables),
+            sessions=self.sessions,
+            tokens=self.tokens,
+            keyed_hash=self.keyed_hash,
+            github=self.github,
+            admission=self.admission,
+            clock=self.clock,
+            exchange_budget=exchange_budget,
+        )
 
 
 def build_tables(settings: Settings) -> Tables:
@@ -80,12 +122,6 @@ def build_services(settings: Settings, clock: Clock = utc_now, tables: Tables | 
     tokens = TokenService(signer, settings.token_issuer, settings.token_audience, settings.token_ttl, clock)
     admission = Admission(settings.sign_in_mode, settings.allowed_login_digests, keyed_hash)
     github = GitHubWebFlow(settings.github_client_id, client_secret, settings.github_base_url, settings.github_api_url)
-    quotas = Quotas(CounterStore(tables), sessions, clock)
-
-    def exchange_budget() -> None:
-        # GitHub allows an OAuth app 2,000 token requests an hour: only the exchange itself counts.
-        quotas.take(github_sign_ins_subject(settings.github_client_id), settings.sign_ins_per_minute, shards=HOT_SHARDS)
-
     return Services(
         settings=settings,
         tables=tables,
@@ -95,17 +131,7 @@ def build_services(settings: Settings, clock: Clock = utc_now, tables: Tables | 
         tokens=tokens,
         keyed_hash=keyed_hash,
         admission=admission,
-        sign_in=SignIn(
-            settings=settings,
-            devices=DeviceCodeStore(tables),
-            sessions=sessions,
-            tokens=tokens,
-            keyed_hash=keyed_hash,
-            github=github,
-            admission=admission,
-            clock=clock,
-            exchange_budget=exchange_budget,
-        ),
-        quotas=quotas,
+        github=github,
+        quotas=Quotas(CounterStore(tables), sessions, clock),
         clock=clock,
     )

@@ -18,7 +18,8 @@ from eventapi.auth.oauth import check_client, token_grant
 from eventapi.auth.sign_in import BrowserOutcome, GrantError, Queued, TokenPair
 from eventapi.callers import AddressDep, CallerDep
 from eventapi.deps import OAuthRequestDep, ServicesDep
-from eventapi.models import DeviceCodeResponse, GrantType, JsonWebKey, JsonWebKeySet, TokenResponse
+from eventapi.models import GrantType
+from eventapi.oauth_models import DeviceCodeResponse, JsonWebKey, JsonWebKeySet, TokenResponse
 from eventapi.openapi_errors import EVENT_PHASE, EVERY_REQUEST, IGNORED_BODY, OAUTH_BODY, STORAGE, error_responses
 from eventapi.openapi_oauth import DEVICE_REQUEST_BODY, TOKEN_REQUEST_BODY
 from eventapi.quotas import ip_subject

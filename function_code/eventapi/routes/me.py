@@ -7,8 +7,8 @@ import logging
 from fastapi import APIRouter, Response
 
 from eventapi.deps import ServicesDep, SessionDep
-from eventapi.models import MyData, MySession, MySignIn
 from eventapi.openapi_errors import EVENT_PHASE, EVERY_REQUEST, IGNORED_BODY, SIGNED_IN, error_responses
+from eventapi.privacy_models import MyData, MySession, MySignIn
 
 router = APIRouter(tags=["your data"])
 log = logging.getLogger(__name__)

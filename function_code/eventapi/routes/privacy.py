@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from eventapi.deps import ServicesDep
-from eventapi.models import Controller, Privacy
 from eventapi.openapi_errors import EVERY_REQUEST, error_responses
+from eventapi.privacy_models import Controller, Privacy
 from eventapi.settings import SignInMode
 
 router = APIRouter(tags=["privacy"])
