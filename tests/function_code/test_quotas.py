@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from eventapi.auth.sign_in import QUEUE_SPREAD_SECONDS, queue_wait
 from eventapi.quotas import QuotaExceeded, Quotas
 from eventapi.storage.counters import HOT_SHARDS, CounterStore
 from eventapi.storage.sessions import SessionStore
@@ -121,14 +123,25 @@ def test_a_spent_github_budget_queues_the_browser_step_and_the_device_keeps_poll
     browser, waiting = landed[3]
     refresh = read_page(waiting.text).refresh
     assert refresh is not None, waiting.text
-    assert refresh[0] == 40 and waiting.headers["retry-after"] == "40"
+    # The budget renews in 40 s; each queued browser then waits its share of the spread.
+    assert 40 <= refresh[0] <= 40 + QUEUE_SPREAD_SECONDS
+    assert waiting.headers["retry-after"] == str(int(refresh[0]))
     assert "<script" not in waiting.text
     polled = client.post("/api/auth/token", json={"device_code": codes[3]["device_code"]})
     assert polled.json()["error"] == "authorization_pending"
-    clock.advance(timedelta(seconds=40))
+    clock.advance(timedelta(seconds=refresh[0]))
     again = browser.get(refresh[1])
     assert again.status_code == 200 and "Signed in" in again.text
     assert "access_token" in client.post("/api/auth/token", json={"device_code": codes[3]["device_code"]}).json()
+
+
+def test_queued_browsers_come_back_spread_over_half_a_window() -> None:
+    waits = [queue_wait(40) for _ in range(2000)]
+    assert min(waits) >= 40 and max(waits) <= 40 + QUEUE_SPREAD_SECONDS
+    # Spread, not bunched: each third of the spread gets a good share of two thousand browsers.
+    thirds = Counter((wait - 40) * 3 // (QUEUE_SPREAD_SECONDS + 1) for wait in waits)
+    assert sorted(thirds) == [0, 1, 2] and min(thirds.values()) > 500, thirds
+    assert QUEUE_SPREAD_SECONDS <= 30  # half a window: the whole budget stays with the queue
 
 
 def test_counter_update_loses_a_race_instead_of_double_counting(store: Tables) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from eventapi.auth.sign_in import QUEUE_SPREAD_SECONDS
 
 from dev.github_standin import TOKEN_REQUESTS_PER_APP_PER_HOUR, GitHubStandIn, read_page
 from dev.local import AzuritePorts
@@ -148,7 +149,8 @@ def test_past_the_app_wide_cap_sign_ins_wait_and_github_is_not_asked(
     landed = [browser.get(str(back)) for browser, back in zip(browsers, backs, strict=True)]
     waiting = [page for page in landed if read_page(page.text).refresh is not None]
     assert len(waiting) == 5 and all(page.status_code == 200 for page in landed)
-    assert 1 <= int(waiting[0].headers["retry-after"]) <= 60
+    # Until the budget renews (at most a minute), plus the browser's share of the queue's spread.
+    assert 1 <= int(waiting[0].headers["retry-after"]) <= 60 + QUEUE_SPREAD_SECONDS
     # GitHub's token endpoint was asked exactly as often as the budget allows, not once more.
     assert sum(len(times) for times in standin.state.token_requests.values()) == SIGN_INS_PER_MINUTE
     clock.advance(timedelta(minutes=1))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -47,6 +48,18 @@ from eventapi.storage.tables import Conflict
 
 # Events only: never codes, tokens, GitHub ids or logins.
 log = logging.getLogger(__name__)
+# Queued browsers come back spread over this many seconds after the app's GitHub budget renews. All
+# at the turn of the minute, each callback holding a worker thread through two GitHub calls, they
+# stalled every other request for seconds (docs/conference-day.md); half a window still leaves the
+# whole budget to the queue.
+QUEUE_SPREAD_SECONDS = 30
+
+
+def queue_wait(retry_after: int) -> int:
+    """How long one queued browser waits: until the budget renews, plus its share of the spread."""
+    return retry_after + secrets.randbelow(QUEUE_SPREAD_SECONDS + 1)
+
+
 _USER_CODE_ATTEMPTS = 4
 # A poll re-reads its grant this often when the row changed under it (the callback settling it).
 _POLL_ATTEMPTS = 3
@@ -275,7 +288,7 @@ class SignIn:
         if restored is None:
             return BrowserOutcome.EXPIRED
         log.info("sign-in queued: GitHub budget spent this minute")
-        return Queued(retry_after)
+        return Queued(queue_wait(retry_after))
 
     def _settle(
         self,
