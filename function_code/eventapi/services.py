@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from eventapi.auth.admission import Admission
@@ -48,23 +48,12 @@ class Services:
     github: GitHubWebFlow
     quotas: Quotas
     clock: Clock
-    _sign_in_built: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    @property
+    @cached_property
     def sign_in(self) -> SignIn:
         """The device flow and its browser step: built, with the code it needs, at the first sign-in
-        request (the sign-in routes load then too), not when a cold instance starts."""
-        built: SignIn | None = self.__dict__.get("_sign_in")
-        if built is not None:
-            return built
-        with self._sign_in_built:
-            if "_sign_in" not in self.__dict__:
-                # Frozen once built: the one write this dataclass allows itself.
-                object.__setattr__(self, "_sign_in", self._build_sign_in())
-            sign_in: SignIn = self.__dict__["_sign_in"]
-            return sign_in
-
-    def _build_sign_in(self) -> SignIn:
+        request (the sign-in routes load then too), not when a cold instance starts. Two requests
+        racing to build it are harmless: it keeps no state of its own, only these collaborators."""
         from eventapi.auth.sign_in import SignIn
         from eventapi.storage.device_codes import DeviceCodeStore
 
